@@ -1,0 +1,54 @@
+# The two commands from the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+MANAGE := $(BIN)/python manage.py
+HOST ?= 127.0.0.1:8000
+
+.PHONY: run test install lint format check migrate demo worker clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	mkdir -p var
+	$(MANAGE) migrate --noinput
+
+demo: migrate
+	DJANGO_DEBUG=1 $(MANAGE) seed_demo
+
+# Serves the portal with the embedded defaults (SQLite, server-less broker,
+# simulated provider) and a Celery worker with beat beside it.
+run: demo
+	@echo ""
+	@echo "  Portal:  http://$(HOST)/   (log in as demo / demo)"
+	@echo "  Support: http://$(HOST)/support/"
+	@echo ""
+	DJANGO_DEBUG=1 $(BIN)/celery -A portal worker --beat --loglevel=WARNING \
+		--queues=dispatch,status,default --concurrency=2 & \
+	worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
+	DJANGO_DEBUG=1 $(MANAGE) runserver $(HOST)
+
+lint: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+check: install
+	$(MANAGE) makemigrations --check --dry-run
+	$(MANAGE) check
+
+test: lint check
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,145 @@
+"""Leads, lists of leads, and campaigns (bulk sequences)."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from portal.models import TimeStampedModel
+
+
+class LeadList(TimeStampedModel):
+    """A named group of leads that a campaign can target."""
+
+    account = models.ForeignKey(
+        "portal.Account", on_delete=models.PROTECT, related_name="lead_lists"
+    )
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "name"], name="leadlist_unique_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Lead(TimeStampedModel):
+    """A recipient: one phone number per account, soft-deleted so campaigns can count it."""
+
+    account = models.ForeignKey(
+        "portal.Account", on_delete=models.PROTECT, related_name="leads"
+    )
+    phone = models.CharField(max_length=16, help_text="E.164, e.g. +15551234567")
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    fields = models.JSONField(
+        default=dict, blank=True, help_text="Custom fields from imports."
+    )
+    lists = models.ManyToManyField(LeadList, blank=True, related_name="leads")
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    # Staff suppress numbers whose errors say they can never be delivered.
+    suppressed_at = models.DateTimeField(null=True, blank=True)
+    suppressed_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "phone"], name="lead_unique_phone"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.phone
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class Campaign(TimeStampedModel):
+    """A bulk sequence: one body template sent through one sender to one or more lists."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PROCESSING = "processing", "Being processed"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+        CANCELED = "canceled", "Canceled"
+
+    class Result(models.TextChoices):
+        DELIVERED = "delivered", "All delivered"
+        PARTIAL = "partial", "Partially received"
+        FAILED = "failed", "All failed"
+
+    account = models.ForeignKey(
+        "portal.Account", on_delete=models.PROTECT, related_name="campaigns"
+    )
+    name = models.CharField(max_length=200)
+    sender = models.ForeignKey(
+        "messaging.Sender",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="campaigns",
+    )
+    body = models.TextField(
+        blank=True, help_text="Lead fields in braces are filled in: Hi {first_name}!"
+    )
+    field_defaults = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Used when a lead lacks a field: {"first_name": "friend"}.',
+    )
+    lists = models.ManyToManyField(LeadList, blank=True, related_name="campaigns")
+    state = models.CharField(max_length=12, choices=State.choices, default=State.DRAFT)
+    result = models.CharField(max_length=10, choices=Result.choices, blank=True)
+    validity_hours = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Blank = the account's validity period."
+    )
+    launched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    launched_at = models.DateTimeField(null=True, blank=True)
+    fanned_out_at = models.DateTimeField(null=True, blank=True)
+    first_sent_at = models.DateTimeField(null=True, blank=True)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    canceled_at = models.DateTimeField(null=True, blank=True)
+    deleted_leads = models.PositiveIntegerField(
+        default=0,
+        help_text="Leads of the lists already deleted when the campaign launched.",
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["account", "state"], name="campaign_account_state")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(state="done") | Q(done_at__isnull=False),
+                name="campaign_done_has_done_at",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def can_launch(self) -> bool:
+        return self.state == self.State.DRAFT
+
+    def can_cancel(self) -> bool:
+        return self.state in {
+            self.State.DRAFT,
+            self.State.PROCESSING,
+            self.State.IN_PROGRESS,
+        }

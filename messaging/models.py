@@ -1,0 +1,293 @@
+"""Messages, their events, senders, opt-outs and the error catalog."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from messaging.statuses import FINAL, Status
+from portal.models import TimeStampedModel
+
+
+class ErrorCode(models.Model):
+    """One catalog entry: what a provider's error code means and what to do about it.
+
+    Loaded from messaging/catalog/errors.csv; codes seen in the wild that the
+    file lacks are added with known=False so that they still explain themselves.
+    """
+
+    class Category(models.TextChoices):
+        OPT_OUT = "opt_out", "Opted out"
+        INVALID_NUMBER = "invalid_number", "Invalid number"
+        LANDLINE = "landline_or_unreachable_carrier", "Landline or unreachable carrier"
+        UNREACHABLE = "unreachable_temporary", "Temporarily unreachable"
+        SPAM = "spam_or_content", "Spam or content filter"
+        CARRIER_VIOLATION = "carrier_violation", "Carrier rules"
+        ACCOUNT = "account_or_config", "Account or configuration"
+        QUEUE = "queue_or_expired", "Queue or expiry"
+        PLATFORM = "platform_internal", "Platform fault"
+        UNKNOWN = "unknown", "Unknown"
+
+    class NumberAdvice(models.TextChoices):
+        KEEP = "keep", "Keep the number"
+        REMOVE = "remove", "Remove or update the number"
+        OPTED_OUT = "opted_out", "The person opted out"
+
+    provider = models.CharField(max_length=20)
+    code = models.CharField(max_length=40)
+    title = models.CharField(max_length=120)
+    aliases = models.JSONField(default=list, blank=True)
+    meaning = models.TextField()
+    resolution = models.TextField()
+    category = models.CharField(max_length=40, choices=Category.choices)
+    temporary = models.BooleanField()
+    billable = models.BooleanField()
+    number_advice = models.CharField(max_length=10, choices=NumberAdvice.choices)
+    status = models.CharField(max_length=12, choices=Status.choices)
+    known = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["provider", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "code"], name="errorcode_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.code}: {self.title}"
+
+
+class Sender(TimeStampedModel):
+    """A number or messaging profile at one provider, with its credentials."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    account = models.ForeignKey(
+        "portal.Account", on_delete=models.PROTECT, related_name="senders"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    provider = models.CharField(max_length=20)
+    phone_number = models.CharField(max_length=16, help_text="E.164, e.g. +15551234567")
+    # Encrypted JSON of the provider's credentials; never shown again in full.
+    credentials_encrypted = models.TextField(blank=True, editable=False)
+    throughput_per_second = models.PositiveSmallIntegerField(
+        default=10,
+        help_text="Messages per second this sender may send, over all workers.",
+    )
+    provider_confirms_opt_out = models.BooleanField(
+        default=False,
+        help_text="The provider already texts an opt-out confirmation; do not send ours.",
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "provider", "phone_number"],
+                name="sender_unique_number",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or f"{self.phone_number} ({self.provider})"
+
+
+class Message(TimeStampedModel):
+    """One SMS, outbound or inbound: canonical status, the provider's word, and the error."""
+
+    class Direction(models.TextChoices):
+        OUTBOUND = "outbound", "Outbound"
+        INBOUND = "inbound", "Inbound"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    account = models.ForeignKey(
+        "portal.Account", on_delete=models.PROTECT, related_name="messages"
+    )
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="messages",
+    )
+    lead = models.ForeignKey(
+        "campaigns.Lead",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="messages",
+    )
+    sender = models.ForeignKey(
+        Sender, null=True, blank=True, on_delete=models.PROTECT, related_name="messages"
+    )
+    direction = models.CharField(
+        max_length=8, choices=Direction.choices, default=Direction.OUTBOUND
+    )
+    phone = models.CharField(max_length=16, help_text="The lead's number, E.164.")
+    body = models.TextField()
+    segments = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.QUEUED
+    )
+    provider = models.CharField(max_length=20, blank=True)
+    # NULL until the provider answers: many unsent rows must not collide in the unique index.
+    provider_message_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    provider_status = models.CharField(max_length=40, blank=True)
+    error = models.ForeignKey(
+        ErrorCode,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="messages",
+    )
+    billed = models.BooleanField(default=False, help_text="Its segments were charged.")
+    attempt = models.PositiveSmallIntegerField(default=1)
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="retries"
+    )
+    # A resend creates a new attempt; the old one keeps its history but stops counting.
+    superseded = models.BooleanField(default=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    final_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["campaign", "status"], name="msg_campaign_status"),
+            models.Index(fields=["account", "created_at"], name="msg_account_created"),
+            models.Index(fields=["account", "updated_at"], name="msg_account_updated"),
+            models.Index(fields=["status", "expires_at"], name="msg_status_expires"),
+            models.Index(fields=["status", "sent_at"], name="msg_status_sent"),
+            models.Index(fields=["account", "phone"], name="msg_account_phone"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "provider_message_id"],
+                condition=Q(provider_message_id__isnull=False),
+                name="msg_unique_provider_id",
+            ),
+            models.UniqueConstraint(
+                fields=["campaign", "lead", "attempt"], name="msg_unique_lead_attempt"
+            ),
+            models.UniqueConstraint(
+                fields=["campaign", "lead"],
+                condition=Q(superseded=False),
+                name="msg_one_current_per_lead",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=sorted(FINAL)) | Q(final_at__isnull=False),
+                name="msg_final_has_final_at",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=[Status.SENT, Status.UNKNOWN])
+                | Q(sent_at__isnull=False),
+                name="msg_sent_has_sent_at",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.get_direction_display()} {self.phone}: {self.get_status_display()}"
+        )
+
+
+class MessageEvent(models.Model):
+    """Append-only: every status change offered to a message, applied or not, with its payload.
+
+    An event whose message is unknown (a receipt that beat the send call) is
+    kept with its provider id so that the send can claim it later.
+    """
+
+    class Kind(models.TextChoices):
+        SEND = "send", "Handed to provider"
+        RECEIPT = "receipt", "Provider receipt"
+        INBOUND = "inbound", "Inbound message"
+        SWEEP = "sweep", "Periodic sweep"
+        PORTAL = "portal", "Portal decision"
+        STAFF = "staff", "Staff action"
+
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    created_at = models.DateTimeField(db_index=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    provider = models.CharField(max_length=20, blank=True)
+    provider_message_id = models.CharField(max_length=64, blank=True)
+    from_status = models.CharField(max_length=12, choices=Status.choices, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, blank=True)
+    provider_status = models.CharField(max_length=40, blank=True)
+    error = models.ForeignKey(
+        ErrorCode, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    applied = models.BooleanField(default=False)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["provider", "provider_message_id"],
+                condition=Q(message__isnull=True),
+                name="event_parked",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.status or '-'} ({'applied' if self.applied else 'ignored'})"
+
+
+class OptOut(TimeStampedModel):
+    """A number that must not be texted by an account; deleting it opts the number back in."""
+
+    account = models.ForeignKey(
+        "portal.Account", on_delete=models.PROTECT, related_name="opt_outs"
+    )
+    phone = models.CharField(max_length=16)
+    source = models.CharField(max_length=12)
+    detail = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "phone"], name="optout_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone} opted out ({self.source})"
+
+
+class OptOutEvent(models.Model):
+    """Append-only audit of every opt-out and opt-in: who or what, and why."""
+
+    class Source(models.TextChoices):
+        KEYWORD = "keyword", "Keyword texted by the person"
+        CARRIER = "carrier", "Carrier or provider error"
+        STAFF = "staff", "Staff action"
+        IMPORT = "import", "Lead import"
+        API = "api", "API"
+
+    account = models.ForeignKey(
+        "portal.Account", on_delete=models.PROTECT, related_name="+"
+    )
+    phone = models.CharField(max_length=16)
+    opted_out = models.BooleanField(
+        help_text="True for an opt-out, False for an opt-in."
+    )
+    source = models.CharField(max_length=12, choices=Source.choices)
+    detail = models.CharField(max_length=200, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "phone"], name="optoutevent_phone")]
+
+    def __str__(self) -> str:
+        return f"{self.phone} {'out' if self.opted_out else 'in'} ({self.source})"

@@ -1,0 +1,128 @@
+"""Tenancy: accounts, the staff who belong to them, and the account's credit."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class TimeStampedModel(models.Model):
+    """Every table records when a row was created and last changed."""
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Account(TimeStampedModel):
+    """A customer organisation: owns senders, leads, campaigns and a credit balance."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    # Numbers written without a country code ("555 123 4567") are read in this region.
+    default_country = models.CharField(max_length=2, default="US")
+    # Credit is counted in SMS segments: what providers bill for.
+    credit_balance = models.BigIntegerField(default=0)
+    validity_hours = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Queued messages expire after this; blank = 16 h.",
+    )
+    receipt_wait_hours = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Sent messages with no receipt become unknown "
+        "after this; blank = 72 h.",
+    )
+    help_reply = models.CharField(
+        max_length=320,
+        default="Reply STOP to stop receiving messages. For help, contact us.",
+        help_text="Sent when someone texts HELP or INFO.",
+    )
+    opt_out_reply = models.CharField(
+        max_length=320,
+        default="You have been unsubscribed and will receive no more messages. "
+        "Reply START to resubscribe.",
+        help_text="Sent once when someone opts out, unless the provider confirms.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(credit_balance__gte=0),
+                name="account_credit_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def validity(self) -> int:
+        return self.validity_hours or settings.PORTAL_VALIDITY_HOURS
+
+    @property
+    def receipt_wait(self) -> int:
+        return self.receipt_wait_hours or settings.PORTAL_RECEIPT_WAIT_HOURS
+
+
+class Membership(TimeStampedModel):
+    """A user's place in an account; a user sees only the accounts they belong to."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        STAFF = "staff", "Staff"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.STAFF)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "account"], name="membership_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.account}"
+
+
+class CreditEntry(TimeStampedModel):
+    """Append-only ledger: every change to an account's balance and why."""
+
+    class Reason(models.TextChoices):
+        CHARGE = "charge", "Messages sent"
+        REFUND = "refund", "Refund for messages not billable"
+        ADJUSTMENT = "adjustment", "Adjustment by support"
+
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="credit_entries"
+    )
+    delta = models.BigIntegerField(help_text="Segments added (positive) or spent.")
+    reason = models.CharField(max_length=12, choices=Reason.choices)
+    note = models.CharField(max_length=300, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name_plural = "credit entries"
+        indexes = [
+            models.Index(
+                fields=["account", "created_at"], name="credit_account_created"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.delta:+d} ({self.get_reason_display()})"

@@ -1,18 +1,20 @@
 """Support site: leads, lists and campaigns."""
 
 from django.contrib import admin
+from django.utils.translation import ngettext
 
 from campaigns.models import Campaign, Lead, LeadList
+from portal.sites import support_site
 
 
-@admin.register(LeadList)
+@admin.register(LeadList, site=support_site)
 class LeadListAdmin(admin.ModelAdmin):
     list_display = ["name", "account", "created_at"]
     search_fields = ["name"]
     raw_id_fields = ["account"]
 
 
-@admin.register(Lead)
+@admin.register(Lead, site=support_site)
 class LeadAdmin(admin.ModelAdmin):
     list_display = [
         "phone",
@@ -29,8 +31,11 @@ class LeadAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
 
-@admin.register(Campaign)
+@admin.register(Campaign, site=support_site)
 class CampaignAdmin(admin.ModelAdmin):
+    actions = ["cancel_selected", "resend_failed", "suppress_permanent"]
+    show_full_result_count = False
+    list_select_related = ["account"]
     list_display = ["name", "account", "state", "result", "launched_at", "done_at"]
     list_filter = ["state", "result", "launched_at"]
     search_fields = ["name"]
@@ -47,3 +52,43 @@ class CampaignAdmin(admin.ModelAdmin):
         "canceled_at",
         "deleted_leads",
     ]
+
+    def _run(self, request, queryset, service_name: str, singular: str, plural: str):
+        from campaigns import services  # the pipeline's services, read at call time
+
+        service = getattr(services, service_name)
+        total = sum(
+            service(campaign_id=pk, actor=request.user)
+            for pk in queryset.values_list("pk", flat=True)
+        )
+        self.message_user(request, ngettext(singular, plural, total) % total)
+
+    @admin.action(description="Cancel selected campaigns")
+    def cancel_selected(self, request, queryset):
+        self._run(
+            request,
+            queryset,
+            "campaign_cancel",
+            "%d queued message canceled.",
+            "%d queued messages canceled.",
+        )
+
+    @admin.action(description="Resend messages with temporary errors")
+    def resend_failed(self, request, queryset):
+        self._run(
+            request,
+            queryset,
+            "campaign_resend_failed",
+            "%d message queued again.",
+            "%d messages queued again.",
+        )
+
+    @admin.action(description="Suppress numbers with permanent errors")
+    def suppress_permanent(self, request, queryset):
+        self._run(
+            request,
+            queryset,
+            "campaign_suppress_permanent",
+            "%d number suppressed.",
+            "%d numbers suppressed.",
+        )

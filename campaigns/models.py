@@ -41,6 +41,16 @@ class Lead(TimeStampedModel):
     )
     lists = models.ManyToManyField(LeadList, blank=True, related_name="leads")
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # The import that last wrote this lead: a number met again in the same import
+    # is a duplicate row, without holding every number of the file in memory.
+    last_import = models.ForeignKey(
+        "campaigns.LeadImport",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
     # Staff suppress numbers whose errors say they can never be delivered.
     suppressed_at = models.DateTimeField(null=True, blank=True)
     suppressed_reason = models.CharField(max_length=200, blank=True)
@@ -143,3 +153,53 @@ class Campaign(TimeStampedModel):
             self.State.PROCESSING,
             self.State.IN_PROGRESS,
         }
+
+
+class LeadImport(TimeStampedModel):
+    """One CSV upload of leads: its progress, its counts and the report of bad rows."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    account = models.ForeignKey(
+        "portal.Account", on_delete=models.PROTECT, related_name="lead_imports"
+    )
+    lead_list = models.ForeignKey(
+        LeadList,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="imports",
+    )
+    filename = models.CharField(max_length=255, blank=True)
+    # Where the uploaded file waits for the worker (under VAR_DIR/imports).
+    source_path = models.CharField(max_length=500, blank=True)
+    status = models.CharField(
+        max_length=8, choices=Status.choices, default=Status.PENDING
+    )
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    rows_imported = models.PositiveIntegerField(default=0)
+    rows_created = models.PositiveIntegerField(default=0)
+    rows_failed = models.PositiveIntegerField(default=0)
+    # [{"row": 7, "value": "555-12", "reason": "invalid number"}, ...], capped.
+    errors = models.JSONField(default=list, blank=True)
+    failure_reason = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} of {self.filename or 'a file'} ({self.status})"

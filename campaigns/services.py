@@ -3,12 +3,35 @@
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Max, Q
+from django.db import transaction
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
-from campaigns.models import Campaign
-from messaging.models import Message
-from messaging.statuses import FINAL, Status
+from campaigns.launch import (
+    LaunchPreview,
+    LaunchRefused,
+    campaign_fan_out,
+    campaign_launch,
+    campaign_preview,
+)
+from campaigns.models import Campaign, Lead
+from messaging.dispatch import messages_enqueue
+from messaging.models import ErrorCode, Message, MessageEvent
+from messaging.services import StatusUpdate, messages_apply_statuses
+from messaging.statuses import FINAL, Status, statuses_in
+
+__all__ = [
+    "LaunchPreview",
+    "LaunchRefused",
+    "campaign_cancel",
+    "campaign_fan_out",
+    "campaign_launch",
+    "campaign_preview",
+    "campaign_resend_failed",
+    "campaign_suppress_permanent",
+    "campaigns_close",
+    "campaigns_mark_in_progress",
+]
 
 
 def campaign_result(*, delivered: int, total: int) -> str:
@@ -55,3 +78,104 @@ def campaigns_close(*, now: datetime | None = None) -> int:
             state__in=[Campaign.State.PROCESSING, Campaign.State.IN_PROGRESS],
         ).update(state=Campaign.State.DONE, result=result, done_at=now, updated_at=now)
     return closed
+
+
+def campaigns_mark_in_progress(*, now: datetime | None = None) -> int:
+    """Move processing campaigns whose first message reached a provider to in progress."""
+    now = now or timezone.now()
+    processing = Campaign.objects.filter(state=Campaign.State.PROCESSING).values("pk")
+    first_sent = (
+        Message.objects.filter(campaign__in=processing, sent_at__isnull=False)
+        .values("campaign")
+        .annotate(first=Min("sent_at"))
+    )
+    moved = 0
+    for row in first_sent:
+        moved += Campaign.objects.filter(
+            pk=row["campaign"], state=Campaign.State.PROCESSING
+        ).update(
+            state=Campaign.State.IN_PROGRESS, first_sent_at=row["first"], updated_at=now
+        )
+    return moved
+
+
+@transaction.atomic
+def campaign_cancel(*, campaign_id: int, actor) -> int:
+    """Cancel a campaign: its queued messages become canceled, sent ones keep theirs."""
+    now = timezone.now()
+    changed = Campaign.objects.filter(
+        pk=campaign_id,
+        state__in=[
+            Campaign.State.DRAFT,
+            Campaign.State.PROCESSING,
+            Campaign.State.IN_PROGRESS,
+        ],
+    ).update(state=Campaign.State.CANCELED, canceled_at=now, updated_at=now)
+    if not changed:
+        raise LaunchRefused(["Only a draft or running campaign can be canceled."], [])
+    queued = Message.objects.filter(campaign_id=campaign_id, status=Status.QUEUED)
+    canceled = StatusUpdate(
+        status=Status.CANCELED, kind=MessageEvent.Kind.STAFF, payload={"by": str(actor)}
+    )
+    return messages_apply_statuses(
+        updates=[(pk, canceled) for pk in queued.values_list("pk", flat=True)]
+    )
+
+
+@transaction.atomic
+def campaign_resend_failed(*, campaign_id: int, actor) -> int:
+    """Queue a new attempt for each current message whose error is temporary."""
+    campaign = Campaign.objects.select_related("account").get(pk=campaign_id)
+    failed = list(
+        Message.objects.filter(
+            campaign_id=campaign_id,
+            superseded=False,
+            status__in=statuses_in("error"),
+            error__temporary=True,
+        ).select_for_update(of=("self",))
+    )
+    if not failed:
+        return 0
+    now = timezone.now()
+    expires_at = now + timedelta(
+        hours=campaign.validity_hours or campaign.account.validity
+    )
+    Message.objects.filter(pk__in=[m.pk for m in failed]).update(
+        superseded=True, updated_at=now
+    )
+    retries = Message.objects.bulk_create(
+        Message(
+            account_id=m.account_id,
+            campaign_id=m.campaign_id,
+            lead_id=m.lead_id,
+            sender_id=m.sender_id,
+            phone=m.phone,
+            body=m.body,
+            segments=m.segments,
+            provider=m.provider,
+            attempt=m.attempt + 1,
+            retry_of_id=m.pk,
+            expires_at=expires_at,
+            created_at=now,
+        )
+        for m in failed
+    )
+    if campaign.state == Campaign.State.DONE:
+        Campaign.objects.filter(pk=campaign_id).update(
+            state=Campaign.State.IN_PROGRESS, result="", done_at=None, updated_at=now
+        )
+    messages_enqueue(message_ids=[m.pk for m in retries])
+    return len(retries)
+
+
+def campaign_suppress_permanent(*, campaign_id: int, actor) -> int:
+    """Suppress the leads whose number the carrier says can never receive texts."""
+    bad = Message.objects.filter(
+        campaign_id=campaign_id,
+        superseded=False,
+        error__number_advice=ErrorCode.NumberAdvice.REMOVE,
+    ).values("lead_id")
+    return Lead.objects.filter(pk__in=bad, suppressed_at__isnull=True).update(
+        suppressed_at=timezone.now(),
+        suppressed_reason=f"Permanent error in campaign {campaign_id}, by {actor}",
+    )

@@ -1,8 +1,11 @@
 """Support site: messages and their raw events (read-only), senders, opt-outs, the catalog."""
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import ngettext
 
 from messaging.models import (
     ErrorCode,
@@ -12,6 +15,16 @@ from messaging.models import (
     OptOutEvent,
     Sender,
 )
+from messaging.providers import PROVIDERS
+from messaging.senders import (
+    credentials_help,
+    credentials_parse,
+    phone_e164,
+    sender_credentials_check,
+    sender_credentials_set,
+    sender_webhook_url,
+)
+from portal.sites import support_site
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -27,7 +40,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(ErrorCode)
+@admin.register(ErrorCode, site=support_site)
 class ErrorCodeAdmin(ReadOnlyAdmin):
     list_display = [
         "provider",
@@ -72,7 +85,7 @@ class MessageEventInline(admin.TabularInline):
         return False
 
 
-@admin.register(Message)
+@admin.register(Message, site=support_site)
 class MessageAdmin(ReadOnlyAdmin):
     list_display = [
         "created_at",
@@ -93,7 +106,7 @@ class MessageAdmin(ReadOnlyAdmin):
     inlines = [MessageEventInline]
 
 
-@admin.register(MessageEvent)
+@admin.register(MessageEvent, site=support_site)
 class MessageEventAdmin(ReadOnlyAdmin):
     list_display = [
         "created_at",
@@ -114,8 +127,50 @@ class MessageEventAdmin(ReadOnlyAdmin):
         return super().get_queryset(request).select_related("message")
 
 
-@admin.register(Sender)
+class SenderForm(forms.ModelForm):
+    """A sender with write-only credentials: typed in, checked, encrypted, never shown."""
+
+    provider = forms.ChoiceField(choices=[(name, name) for name in sorted(PROVIDERS)])
+    credentials = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6, "autocomplete": "off"}),
+        required=False,
+        help_text="One KEY=VALUE per line (" + credentials_help() + "). Stored "
+        "encrypted and never shown again; leave blank to keep the current ones.",
+    )
+
+    class Meta:
+        model = Sender
+        fields = [
+            "account",
+            "name",
+            "provider",
+            "phone_number",
+            "throughput_per_second",
+            "provider_confirms_opt_out",
+            "is_active",
+        ]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        try:
+            credentials = credentials_parse(data.get("credentials", "").splitlines())
+            if credentials or "provider" in self.changed_data:
+                sender_credentials_check(
+                    provider=data.get("provider", ""), credentials=credentials
+                )
+            if data.get("account") and data.get("phone_number"):
+                data["phone_number"] = phone_e164(
+                    number=data["phone_number"], region=data["account"].default_country
+                )
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from exc
+        data["credentials"] = credentials
+        return data
+
+
+@admin.register(Sender, site=support_site)
 class SenderAdmin(admin.ModelAdmin):
+    form = SenderForm
     list_display = [
         "__str__",
         "account",
@@ -127,19 +182,60 @@ class SenderAdmin(admin.ModelAdmin):
     list_filter = ["provider", "is_active"]
     search_fields = ["name", "phone_number", "=uuid"]
     raw_id_fields = ["account"]
-    readonly_fields = ["uuid"]
+    readonly_fields = ["uuid", "webhook_url"]
+
+    @admin.display(description="Webhook URL (paste into the provider's console)")
+    def webhook_url(self, sender: Sender) -> str:
+        return sender_webhook_url(sender) if sender.pk else "-"
+
+    def save_model(self, request: HttpRequest, obj: Sender, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if form.cleaned_data["credentials"]:
+            sender_credentials_set(
+                sender=obj, credentials=form.cleaned_data["credentials"]
+            )
 
 
-@admin.register(OptOut)
+@admin.register(OptOut, site=support_site)
 class OptOutAdmin(admin.ModelAdmin):
     list_display = ["phone", "account", "source", "detail", "created_at"]
     list_filter = ["source", "created_at"]
     search_fields = ["phone"]
     raw_id_fields = ["account"]
     show_full_result_count = False
+    actions = ["opt_in_selected"]
+
+    # Opt-outs change only through the audited services, never by editing rows.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Opt selected numbers back in (audited)")
+    def opt_in_selected(self, request: HttpRequest, queryset) -> None:
+        from messaging.optouts import opt_in_record
+
+        done = sum(
+            opt_in_record(
+                account_id=account_id,
+                phone=phone,
+                source=OptOutEvent.Source.STAFF,
+                detail="Opted in by support",
+                actor=request.user,
+            )
+            for account_id, phone in queryset.values_list("account_id", "phone")
+        )
+        self.message_user(
+            request,
+            ngettext("%d number opted in.", "%d numbers opted in.", done) % done,
+        )
 
 
-@admin.register(OptOutEvent)
+@admin.register(OptOutEvent, site=support_site)
 class OptOutEventAdmin(ReadOnlyAdmin):
     list_display = [
         "created_at",

@@ -80,6 +80,9 @@ class Sender(TimeStampedModel):
         help_text="The provider already texts an opt-out confirmation; do not send ours.",
     )
     is_active = models.BooleanField(default=True)
+    # The throughput limit shared by every worker: each batch reserves its
+    # slots by moving this forward under a row lock.
+    next_send_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [
@@ -143,6 +146,10 @@ class Message(TimeStampedModel):
     )
     billed = models.BooleanField(default=False, help_text="Its segments were charged.")
     attempt = models.PositiveSmallIntegerField(default=1)
+    send_tries = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Provider calls made for this attempt (temporary failures retry).",
+    )
     retry_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="retries"
     )

@@ -203,26 +203,34 @@ def _parked_event(receipt: Receipt) -> MessageEvent:
 
 
 @transaction.atomic
-def message_claim_parked_receipts(*, message_id: int) -> int:
+def messages_claim_parked_receipts(*, message_ids: Sequence[int]) -> int:
     """Attach and apply receipts that arrived before the provider's id was stored."""
-    message = Message.objects.only("provider", "provider_message_id").get(pk=message_id)
+    known = {
+        (provider, provider_id): pk
+        for pk, provider, provider_id in Message.objects.filter(
+            pk__in=message_ids, provider_message_id__isnull=False
+        ).values_list("pk", "provider", "provider_message_id")
+    }
+    if not known:
+        return 0
     parked = list(
         MessageEvent.objects.select_for_update()
         .filter(
             message__isnull=True,
-            provider=message.provider,
-            provider_message_id=message.provider_message_id,
+            provider__in={provider for provider, _ in known},
+            provider_message_id__in={provider_id for _, provider_id in known},
         )
         .order_by("pk")
     )
+    parked = [e for e in parked if (e.provider, e.provider_message_id) in known]
     if not parked:
         return 0
-    MessageEvent.objects.filter(pk__in=[event.pk for event in parked]).update(
-        message_id=message_id
-    )
+    for event in parked:
+        event.message_id = known[(event.provider, event.provider_message_id)]
+    MessageEvent.objects.bulk_update(parked, ["message"])
     updates = [
         (
-            message_id,
+            event.message_id,
             StatusUpdate(
                 status=Status(event.status),
                 kind=event.kind,

@@ -1,6 +1,7 @@
 """Tenancy: accounts, the staff who belong to them, and the account's credit."""
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
@@ -126,3 +127,75 @@ class CreditEntry(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.delta:+d} ({self.get_reason_display()})"
+
+
+class DashboardPreference(TimeStampedModel):
+    """One row per user: which dashboard widgets they turned off in the gear menu."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="dashboard_preference",
+    )
+    hidden_widgets = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return f"Dashboard of {self.user}"
+
+
+class ApiToken(TimeStampedModel):
+    """A per-account API key; only its SHA-256 is stored, the key is shown once."""
+
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    # The first characters of the key, shown in lists so people can tell keys apart.
+    prefix = models.CharField(max_length=12, db_index=True)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name or 'unnamed'})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class IdempotencyKey(models.Model):
+    """The stored answer to a request sent with an Idempotency-Key, replayed on retry."""
+
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="idempotency_keys"
+    )
+    key = models.CharField(max_length=255)
+    endpoint = models.CharField(max_length=200)
+    # SHA-256 of method, path and body: the same key with another request is an error.
+    fingerprint = models.CharField(max_length=64)
+    # NULL while the first request is still running.
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "key"], name="idempotency_unique_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.endpoint}"

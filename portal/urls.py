@@ -1,10 +1,13 @@
-"""Root URLconf."""
+"""Root URLconf: the support site at /support/ and the tenant-scoped portal at /."""
 
-from django.contrib import admin
-from django.urls import path
-from django.views.generic import RedirectView
+from django.urls import include, path
+
+from portal.sites import portal_site, support_site
 
 urlpatterns = [
-    path("support/", admin.site.urls),
-    path("", RedirectView.as_view(url="/support/", permanent=False)),
+    path("support/", support_site.urls),
+    path("webhooks/", include("messaging.urls")),
+    path("api/v1/", include("portal.api_urls")),
+    # Last, so that "admin:..." names (LOGIN_URL) resolve to the portal site.
+    path("", portal_site.urls),
 ]

@@ -23,10 +23,9 @@ class AccountFactory(factory.django.DjangoModelFactory):
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
-        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
-    password = factory.PostGenerationMethodCall("set_password", "password")
+    password = factory.django.Password("password")
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):
@@ -81,6 +80,7 @@ class MessageFactory(factory.django.DjangoModelFactory):
 
     campaign = factory.SubFactory(CampaignFactory)
     account = factory.SelfAttribute("campaign.account")
+    sender = factory.SelfAttribute("campaign.sender")
     lead = factory.SubFactory(LeadFactory, account=factory.SelfAttribute("..account"))
     phone = factory.SelfAttribute("lead.phone")
     body = "Hello"

@@ -26,6 +26,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "django_celery_beat",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "portal",
     "messaging",
     "campaigns",
@@ -131,15 +133,61 @@ CELERY_TASK_SOFT_TIME_LIMIT = 4 * 60
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# The sweeps (ARCHITECTURE.md section 3); beat copies these into its database.
+CELERY_BEAT_SCHEDULE = {
+    "requeue-due": {"task": "messaging.requeue_due", "schedule": 60.0},
+    "release-stuck": {"task": "messaging.release_stuck", "schedule": 120.0},
+    "expire": {"task": "messaging.expire_messages", "schedule": 300.0},
+    "mark-unknown": {"task": "messaging.mark_unknown", "schedule": 900.0},
+    "refresh-campaigns": {"task": "campaigns.refresh_states", "schedule": 5.0},
+}
+# The simulated provider: seconds before receipts arrive, and the outcome seed.
+SIMULATOR_RECEIPT_DELAY = env.int("SIMULATOR_RECEIPT_DELAY", default=3)
+SIMULATOR_SEED = env.int("SIMULATOR_SEED", default=0)
 
 REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "portal.api_auth.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["portal.api_auth.HasAccount"],
+    "DEFAULT_PAGINATION_CLASS": "portal.api.PageNumberPagination",
+    "DEFAULT_THROTTLE_CLASSES": ["portal.api.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env("API_THROTTLE_RATE", default="1200/min"),
+    },
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "portal.api.api_exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Campaign portal API",
+    "DESCRIPTION": "Leads, campaigns, messages with every failure explained, exports.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Docs assets come from drf-spectacular-sidecar: nothing loads from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Message lifecycle defaults (ARCHITECTURE.md section 2-3); accounts may override.
 PORTAL_VALIDITY_HOURS = env.int("PORTAL_VALIDITY_HOURS", default=16)
 PORTAL_RECEIPT_WAIT_HOURS = env.int("PORTAL_RECEIPT_WAIT_HOURS", default=72)
 PORTAL_CLOSE_WINDOW_HOURS = env.int("PORTAL_CLOSE_WINDOW_HOURS", default=48)
+
+# Fernet key for sender credentials at rest; production must set it.
+PORTAL_CREDENTIALS_KEY = env("PORTAL_CREDENTIALS_KEY", default="")
+# The public base URL providers post webhooks to (behind a proxy, the Host
+# header cannot be trusted to rebuild it), e.g. https://sms.example.org
+PORTAL_PUBLIC_URL = env("PORTAL_PUBLIC_URL", default="http://127.0.0.1:8000")
+# Provider API base URLs: settings so that tests and staging point them at fakes.
+TWILIO_API_URL = env("TWILIO_API_URL", default="https://api.twilio.com")
+TELNYX_API_URL = env("TELNYX_API_URL", default="https://api.telnyx.com")
+BANDWIDTH_API_URL = env("BANDWIDTH_API_URL", default="https://messaging.bandwidth.com")
 
 LOGGING = {
     "version": 1,

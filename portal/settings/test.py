@@ -1,7 +1,9 @@
 """Test settings: fast hashing, tasks run eagerly unless a test starts real workers."""
 
+import os
+
 from portal.settings.base import *  # noqa: F403
-from portal.settings.base import DATABASES
+from portal.settings.base import DATABASES, VAR_DIR
 
 SECRET_KEY = "test-secret-key"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -14,5 +16,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # A file, not :memory:, so threads and live_server share one database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
+    # A file, not :memory:, so threads and live_server share one database; one
+    # per process so that two test runs on one machine do not collide.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")
+    }  # noqa: F405

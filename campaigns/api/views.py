@@ -1,0 +1,429 @@
+"""Campaigns API: leads, lists, imports, campaigns (draft edits, launch, cancel, resend), stats."""
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Prefetch, Subquery
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from campaigns import leads as lead_services
+from campaigns.api import serializers as s
+from campaigns.api.filters import CampaignFilterSet, LeadFilterSet
+from campaigns.imports import (
+    lead_import_create,
+    lead_import_run,
+    lead_import_save_upload,
+)
+from campaigns.models import Campaign, Lead, LeadImport, LeadList
+from campaigns.selectors import campaign_bucket_counts, campaign_error_counts
+from messaging.api.views import csv_download
+from messaging.exports import message_export_csv
+from messaging.models import Message, OptOut, Sender
+from portal.api import AccountScopedMixin, DomainError, idempotent
+from portal.api_auth import request_actor
+from portal.phones import phone_parse
+
+# Uploads up to this size are imported during the request; larger ones by a worker.
+IMPORT_SYNC_MAX_BYTES = 512 * 1024
+
+
+def lead_list_for_api(*, account_id: int):
+    """Live leads with opt-out state and the advice of their latest error, lists prefetched."""
+    latest_error = (
+        Message.objects.filter(lead=OuterRef("pk"), error__isnull=False)
+        .order_by("-created_at", "-pk")
+        .values("error__number_advice")[:1]
+    )
+    return (
+        Lead.objects.filter(account_id=account_id, deleted_at__isnull=True)
+        .annotate(
+            opted_out=Exists(
+                OptOut.objects.filter(account_id=account_id, phone=OuterRef("phone"))
+            ),
+            number_advice=Subquery(latest_error),
+        )
+        .prefetch_related(Prefetch("lists", queryset=LeadList.objects.only("pk")))
+        .order_by("-created_at", "-pk")
+    )
+
+
+class LeadListCreateApi(AccountScopedMixin, generics.ListAPIView):
+    """Leads (filter by list, opt-out state, number advice); POST adds one."""
+
+    serializer_class = s.LeadOutputSerializer
+    filterset_class = LeadFilterSet
+
+    def get_queryset(self):
+        return lead_list_for_api(account_id=self.account.pk)
+
+    def _lead_data(self, data: dict, *, partial: bool = False) -> dict:
+        if "phone" in data:
+            parsed = phone_parse(data["phone"], region=self.account.default_country)
+            if parsed.reason:
+                raise DomainError(parsed.reason, code="invalid_number")
+            data["phone"] = parsed.e164
+        if "lists" in data:
+            lists = list(
+                LeadList.objects.filter(account=self.account, pk__in=data["lists"])
+            )
+            if len(lists) != len(set(data["lists"])):
+                raise DomainError("Unknown list.", code="unknown_list")
+            data["lists"] = lists
+        return data
+
+    def _render(self, lead_id: int, code: int) -> Response:
+        lead = lead_list_for_api(account_id=self.account.pk).get(pk=lead_id)
+        return Response(s.LeadOutputSerializer(lead).data, status=code)
+
+    @extend_schema(
+        request=s.LeadInputSerializer, responses={201: s.LeadOutputSerializer}
+    )
+    def post(self, request):
+        data = s.LeadInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            lead = lead_services.lead_create(
+                account_id=self.account.pk, **self._lead_data(dict(data.validated_data))
+            )
+        except lead_services.LeadExists:
+            raise DomainError(
+                "A lead with this number exists.", code="lead_exists", status_code=409
+            ) from None
+        return self._render(lead.pk, status.HTTP_201_CREATED)
+
+
+class LeadDetailApi(LeadListCreateApi, generics.RetrieveAPIView):
+    """One lead; PATCH changes it, DELETE soft-deletes it."""
+
+    filterset_class = None
+
+    def get(self, request, *args, **kwargs):
+        return generics.RetrieveAPIView.get(self, request, *args, **kwargs)
+
+    @extend_schema(request=s.LeadInputSerializer, responses=s.LeadOutputSerializer)
+    def patch(self, request, pk: int):
+        lead = self.get_object()
+        data = s.LeadInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        try:
+            lead_services.lead_update(
+                lead=lead, **self._lead_data(dict(data.validated_data))
+            )
+        except lead_services.LeadExists:
+            raise DomainError(
+                "A lead with this number exists.", code="lead_exists", status_code=409
+            ) from None
+        return self._render(lead.pk, status.HTTP_200_OK)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk: int):
+        lead_services.lead_delete(lead=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def post(self, request, *args, **kwargs):  # only the list creates
+        return self.http_method_not_allowed(request, *args, **kwargs)
+
+
+class LeadImportApi(AccountScopedMixin, APIView):
+    """Upload a CSV of leads. Small files are imported at once (201), large ones by a
+    worker (202): poll the import for rows_done / rows_total."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        request=s.LeadImportInputSerializer,
+        responses={
+            201: s.LeadImportOutputSerializer,
+            202: s.LeadImportOutputSerializer,
+            400: s.LeadImportOutputSerializer,
+        },
+    )
+    def post(self, request):
+        from campaigns.tasks import import_leads_task
+
+        data = s.LeadImportInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        path = lead_import_save_upload(upload.chunks(), filename=upload.name)
+        imp = lead_import_create(
+            account_id=self.account.pk,
+            source_path=str(path),
+            filename=upload.name[:255],
+            list_name=data.validated_data.get("list", ""),
+            created_by=request_actor(request),
+        )
+        if upload.size > IMPORT_SYNC_MAX_BYTES:
+            transaction.on_commit(lambda: import_leads_task.delay(imp.pk))
+            return Response(
+                s.LeadImportOutputSerializer(imp).data, status=status.HTTP_202_ACCEPTED
+            )
+        imp = lead_import_run(import_id=imp.pk)
+        code = 400 if imp.status == LeadImport.Status.FAILED else 201
+        return Response(s.LeadImportOutputSerializer(imp).data, status=code)
+
+
+class LeadImportListApi(AccountScopedMixin, generics.ListAPIView):
+    serializer_class = s.LeadImportOutputSerializer
+
+    def get_queryset(self):
+        return LeadImport.objects.filter(account=self.account)
+
+
+class LeadImportDetailApi(LeadImportListApi, generics.RetrieveAPIView):
+    pass
+
+
+class LeadListListCreateApi(AccountScopedMixin, generics.ListAPIView):
+    serializer_class = s.LeadListOutputSerializer
+
+    def get_queryset(self):
+        return LeadList.objects.filter(account=self.account)
+
+    @extend_schema(
+        request=s.LeadListCreateInputSerializer,
+        responses={201: s.LeadListOutputSerializer},
+    )
+    def post(self, request):
+        data = s.LeadListCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        name = data.validated_data["name"].strip()
+        if LeadList.objects.filter(account=self.account, name=name).exists():
+            raise DomainError(
+                "A list with this name exists.", code="list_exists", status_code=409
+            )
+        lead_list = lead_services.lead_list_create(
+            account_id=self.account.pk, name=name
+        )
+        return Response(s.LeadListOutputSerializer(lead_list).data, status=201)
+
+
+class LeadListDetailApi(AccountScopedMixin, generics.RetrieveAPIView):
+    serializer_class = s.LeadListOutputSerializer
+
+    def get_queryset(self):
+        return LeadList.objects.filter(account=self.account)
+
+
+class CampaignListCreateApi(AccountScopedMixin, generics.ListAPIView):
+    """Campaigns with their counts per bucket; POST creates a draft."""
+
+    serializer_class = s.CampaignOutputSerializer
+    filterset_class = CampaignFilterSet
+
+    def get_queryset(self):
+        return (
+            Campaign.objects.filter(account=self.account)
+            .prefetch_related(Prefetch("lists", queryset=LeadList.objects.only("pk")))
+            .order_by("-created_at", "-pk")
+        )
+
+    def get_serializer(self, *args, **kwargs):
+        if args:
+            rows = args[0] if isinstance(args[0], list) else [args[0]]
+            kwargs["context"] = {
+                **self.get_serializer_context(),
+                "counts": campaign_bucket_counts(campaign_ids=[c.pk for c in rows]),
+            }
+        return self.serializer_class(*args, **kwargs)
+
+    def _campaign_data(self, data: dict) -> dict:
+        if data.get("sender") is not None:
+            if not Sender.objects.filter(
+                account=self.account, pk=data["sender"]
+            ).exists():
+                raise DomainError("Unknown sender.", code="unknown_sender")
+        if "sender" in data:
+            data["sender_id"] = data.pop("sender")
+        if "lists" in data:
+            lists = list(
+                LeadList.objects.filter(account=self.account, pk__in=data["lists"])
+            )
+            if len(lists) != len(set(data["lists"])):
+                raise DomainError("Unknown list.", code="unknown_list")
+            data["lists"] = lists
+        return data
+
+    def _render(self, campaign_id: int, code: int) -> Response:
+        campaign = self.get_queryset().get(pk=campaign_id)
+        return Response(self.get_serializer(campaign).data, status=code)
+
+    @extend_schema(
+        request=s.CampaignInputSerializer, responses={201: s.CampaignOutputSerializer}
+    )
+    def post(self, request):
+        data = s.CampaignInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        campaign = lead_services.campaign_create(
+            account_id=self.account.pk, **self._campaign_data(dict(data.validated_data))
+        )
+        return self._render(campaign.pk, status.HTTP_201_CREATED)
+
+
+class CampaignDetailApi(CampaignListCreateApi, generics.RetrieveAPIView):
+    """One campaign; PATCH changes it while it is a draft (409 otherwise)."""
+
+    filterset_class = None
+
+    def get(self, request, *args, **kwargs):
+        return generics.RetrieveAPIView.get(self, request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        return self.http_method_not_allowed(request, *args, **kwargs)
+
+    @extend_schema(
+        request=s.CampaignInputSerializer, responses=s.CampaignOutputSerializer
+    )
+    def patch(self, request, pk: int):
+        campaign = self.get_object()
+        data = s.CampaignInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        try:
+            lead_services.campaign_update(
+                campaign_id=campaign.pk,
+                **self._campaign_data(dict(data.validated_data)),
+            )
+        except lead_services.CampaignNotDraft:
+            raise DomainError(
+                "Only a draft campaign can be changed.",
+                code="campaign_state",
+                status_code=409,
+            ) from None
+        return self._render(campaign.pk, status.HTTP_200_OK)
+
+
+class CampaignActionMixin(AccountScopedMixin):
+    def campaign(self, pk: int) -> Campaign:
+        return get_object_or_404(Campaign.objects.filter(account=self.account), pk=pk)
+
+    def state_error(self, campaign: Campaign, action: str) -> DomainError:
+        return DomainError(
+            f"A campaign that is {campaign.get_state_display().lower()} cannot be {action}.",
+            code="campaign_state",
+            status_code=409,
+            state=campaign.state,
+        )
+
+
+class CampaignPreviewApi(CampaignActionMixin, APIView):
+    """What a launch would do: problems (blocking), warnings, leads, segments, credit."""
+
+    @extend_schema(responses=s.LaunchPreviewOutputSerializer)
+    def get(self, request, pk: int):
+        from campaigns.services import campaign_preview
+
+        preview = campaign_preview(campaign_id=self.campaign(pk).pk)
+        return Response(s.LaunchPreviewOutputSerializer(preview).data)
+
+
+class CampaignLaunchApi(CampaignActionMixin, APIView):
+    """Launch a draft. Problems give 400 launch_invalid; warnings not confirmed give 409
+    confirm_warnings (send again with confirm_warnings=true). Honors Idempotency-Key."""
+
+    @extend_schema(
+        request=s.CampaignLaunchInputSerializer,
+        responses={202: s.CampaignOutputSerializer},
+    )
+    @idempotent("campaign-launch")
+    def post(self, request, pk: int):
+        from campaigns import services
+
+        campaign = self.campaign(pk)
+        data = s.CampaignLaunchInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if not campaign.can_launch():
+            raise self.state_error(campaign, "launched")
+        refused = getattr(services, "LaunchRefused", ())
+        try:
+            services.campaign_launch(
+                campaign_id=campaign.pk,
+                launched_by=request_actor(request),
+                confirm_warnings=data.validated_data["confirm_warnings"],
+            )
+        except refused as exc:
+            if exc.problems:
+                raise DomainError(
+                    "The campaign cannot be launched: " + "; ".join(exc.problems),
+                    code="launch_invalid",
+                    problems=exc.problems,
+                    warnings=exc.warnings,
+                ) from None
+            if exc.warnings:
+                raise DomainError(
+                    "Confirm these warnings to launch: " + "; ".join(exc.warnings),
+                    code="confirm_warnings",
+                    status_code=409,
+                    problems=[],
+                    warnings=exc.warnings,
+                ) from None
+            campaign.refresh_from_db()
+            raise self.state_error(campaign, "launched") from None
+        campaigns = CampaignListCreateApi(request=request, format_kwarg=None)
+        campaigns.kwargs = {}
+        return campaigns._render(campaign.pk, status.HTTP_202_ACCEPTED)
+
+
+class CampaignCancelApi(CampaignActionMixin, APIView):
+    """Cancel: queued messages become canceled; sent ones keep their status."""
+
+    @extend_schema(request=None, responses=s.CountOutputSerializer)
+    def post(self, request, pk: int):
+        from campaigns.services import campaign_cancel
+
+        campaign = self.campaign(pk)
+        if not campaign.can_cancel():
+            raise self.state_error(campaign, "canceled")
+        count = campaign_cancel(campaign_id=campaign.pk, actor=request_actor(request))
+        return Response({"count": count})
+
+
+class CampaignResendFailedApi(CampaignActionMixin, APIView):
+    """Send again the messages whose error is temporary; returns how many."""
+
+    @extend_schema(request=None, responses=s.CountOutputSerializer)
+    def post(self, request, pk: int):
+        from campaigns.services import campaign_resend_failed
+
+        campaign = self.campaign(pk)
+        count = campaign_resend_failed(
+            campaign_id=campaign.pk, actor=request_actor(request)
+        )
+        return Response({"count": count})
+
+
+class CampaignStatsApi(CampaignActionMixin, APIView):
+    """Counts per bucket with their meaning, and errors by title, most frequent first."""
+
+    @extend_schema(responses=s.CampaignStatsOutputSerializer)
+    def get(self, request, pk: int):
+        campaign = self.campaign(pk)
+        counts = campaign_bucket_counts(campaign_ids=[campaign.pk])[campaign.pk]
+        errors = campaign_error_counts(campaign_ids=[campaign.pk]).get(campaign.pk, [])
+        stats = {
+            "campaign": campaign.pk,
+            "state": campaign.state,
+            "result": campaign.result,
+            "total": sum(
+                n for bucket, n in counts.items() if bucket != "deleted_leads"
+            ),
+            "buckets": s.bucket_rows(counts),
+            "errors": errors,
+        }
+        return Response(s.CampaignStatsOutputSerializer(stats).data)
+
+
+class CampaignExportApi(CampaignActionMixin, APIView):
+    """The campaign's messages as CSV, streamed."""
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR)})
+    def get(self, request, pk: int):
+        campaign = self.campaign(pk)
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        rows = Message.objects.filter(account=self.account, campaign=campaign)
+        return csv_download(
+            message_export_csv(rows), f"campaign-{campaign.pk}-{stamp}.csv"
+        )

@@ -1,0 +1,349 @@
+"""Lead import: read messy CSV files (any encoding, delimiter, header words) in batches.
+
+The file is read three times, never held whole: a byte pass (binary? encoding?),
+a CSV pass (parsable? how many rows?), then the import pass in batches. The
+first two fail the whole file with one clear reason before anything is written.
+"""
+
+import codecs
+import csv
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+
+from campaigns.models import Lead, LeadImport, LeadList
+from messaging.models import OptOut
+from portal.phones import phone_parse
+
+IMPORT_BATCH_SIZE = 1000  # one existence query, one bulk insert, one progress save
+MAX_ERROR_LINES = 10_000  # the stored report stays small; rows_failed keeps the count
+SNIFF_BYTES = 64 * 1024
+DELIMITERS = [",", ";", "\t", "|"]
+
+# Header words after folding (lower case, letters and digits joined by "_").
+PHONE_HEADERS = {
+    "phone", "phone_number", "phonenumber", "phone_no", "mobile", "mobile_number",
+    "mobile_phone", "mobilephone", "cell", "cell_phone", "cellphone", "cell_number",
+    "number", "tel", "telephone", "msisdn", "sms", "contact_number", "whatsapp",
+}  # fmt: skip
+FIRST_NAME_HEADERS = {"first_name", "firstname", "first", "given_name", "forename"}
+LAST_NAME_HEADERS = {"last_name", "lastname", "last", "surname", "family_name"}
+NAME_HEADERS = {"name", "full_name", "fullname", "contact_name", "contact"}
+
+
+class ImportUnreadable(Exception):
+    """The file cannot be read as a CSV of leads at all; nothing was imported."""
+
+
+@dataclass
+class Layout:
+    encoding: str
+    delimiter: str
+    phone: int
+    first_name: int | None
+    last_name: int | None
+    full_name: int | None
+    extras: dict[int, str]
+    has_header: bool
+
+
+def _fold(header: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", header.strip().casefold()).strip("_")
+
+
+def _detect_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) if every byte decodes, else Windows-1252."""
+    with path.open("rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+        if not head.strip():
+            raise ImportUnreadable("The file is empty.")
+        if b"\x00" in head or head.startswith(b"PK\x03\x04"):
+            raise ImportUnreadable(
+                "The file is not a CSV text file (it looks like a spreadsheet or "
+                "binary file). Save it as CSV and upload it again."
+            )
+        if head.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig"
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        chunk = head
+        try:
+            while chunk:
+                decoder.decode(chunk)
+                chunk = handle.read(1024 * 1024)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+        return "utf-8"
+
+
+def _open(path: Path, encoding: str):
+    # cp1252 leaves five bytes undefined; replace them rather than refuse the file.
+    errors = "replace" if encoding == "cp1252" else "strict"
+    return path.open(encoding=encoding, errors=errors, newline="")
+
+
+def _detect_layout(path: Path, region: str) -> Layout:
+    encoding = _detect_encoding(path)
+    with _open(path, encoding) as handle:
+        first = ""
+        for line in handle:
+            if line.strip():
+                first = line
+                break
+    delimiter = max(DELIMITERS, key=first.count)
+    if first.count(delimiter) == 0:
+        delimiter = ","
+    header = next(csv.reader([first], delimiter=delimiter), [])
+    folded = [_fold(h) for h in header]
+    phone = next((i for i, h in enumerate(folded) if h in PHONE_HEADERS), None)
+    has_header = True
+    if phone is None:
+        # No header row: a first row holding a number is data, its column the phone.
+        phone = next(
+            (i for i, v in enumerate(header) if phone_parse(v, region=region).e164),
+            None,
+        )
+        if phone is None:
+            raise ImportUnreadable(
+                "No phone column: name one column Phone, Mobile or phone_number. "
+                f"Columns found: {', '.join(h.strip() for h in header) or 'none'}."
+            )
+        has_header = False
+
+    def find(words: set[str]) -> int | None:
+        if not has_header:
+            return None
+        return next((i for i, h in enumerate(folded) if h in words), None)
+
+    first_name, last_name = find(FIRST_NAME_HEADERS), find(LAST_NAME_HEADERS)
+    full_name = None if first_name is not None else find(NAME_HEADERS)
+    known = {phone, first_name, last_name, full_name}
+    extras = (
+        {i: h.strip() for i, h in enumerate(header) if i not in known and h.strip()}
+        if has_header
+        else {}
+    )
+    return Layout(
+        encoding, delimiter, phone, first_name, last_name, full_name, extras, has_header
+    )
+
+
+def _rows(path: Path, layout: Layout) -> Iterator[tuple[int, list[str]]]:
+    """Yield (row number in the file, cells) for every non-blank data row."""
+    with _open(path, layout.encoding) as handle:
+        reader = csv.reader(handle, delimiter=layout.delimiter)
+        header_seen = not layout.has_header
+        for cells in reader:
+            if not any(cell.strip() for cell in cells):
+                continue
+            if not header_seen:
+                header_seen = True
+                continue
+            yield reader.line_num, cells
+
+
+def lead_import_count_rows(*, path: Path, region: str) -> tuple[Layout, int]:
+    """Check the whole file parses as CSV and count its data rows; raise ImportUnreadable."""
+    layout = _detect_layout(path, region)
+    try:
+        total = sum(1 for _ in _rows(path, layout))
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise ImportUnreadable(f"The file is not a readable CSV: {exc}.") from exc
+    return layout, total
+
+
+def _cell(cells: list[str], index: int | None) -> str:
+    if index is None or index >= len(cells):
+        return ""
+    return cells[index].strip()
+
+
+def _lead_data(cells: list[str], layout: Layout) -> dict:
+    first, last = _cell(cells, layout.first_name), _cell(cells, layout.last_name)
+    if layout.full_name is not None:
+        first, _, last = _cell(cells, layout.full_name).partition(" ")
+    fields = {
+        name: cells[i].strip()
+        for i, name in layout.extras.items()
+        if i < len(cells) and cells[i].strip()
+    }
+    return {
+        "first_name": first[:100],
+        "last_name": last.strip()[:100],
+        "fields": fields,
+    }
+
+
+def _import_batch(
+    imp: LeadImport, batch: list[tuple[int, str, str, dict]]
+) -> list[dict]:
+    """Write one batch of parsed rows; return its error lines (duplicates, opt-outs)."""
+    errors = []
+    by_phone: dict[str, tuple[int, str, dict]] = {}
+    for row, value, phone, data in batch:
+        if phone in by_phone:
+            reason = f"duplicate of row {by_phone[phone][0]}"
+            errors.append({"row": row, "value": value, "reason": reason})
+        else:
+            by_phone[phone] = (row, value, data)
+    opted_out = set(
+        OptOut.objects.filter(
+            account_id=imp.account_id, phone__in=by_phone
+        ).values_list("phone", flat=True)
+    )
+    for phone in sorted(opted_out):
+        row, value, _ = by_phone.pop(phone)
+        errors.append({"row": row, "value": value, "reason": "opted out"})
+    existing = {
+        lead.phone: lead
+        for lead in Lead.objects.filter(account_id=imp.account_id, phone__in=by_phone)
+    }
+    now = timezone.now()
+    updates = []
+    for phone, lead in existing.items():
+        row, value, data = by_phone[phone]
+        if lead.last_import_id == imp.pk:
+            by_phone.pop(phone)
+            errors.append(
+                {"row": row, "value": value, "reason": "duplicate of an earlier row"}
+            )
+            continue
+        lead.first_name = data["first_name"] or lead.first_name
+        lead.last_name = data["last_name"] or lead.last_name
+        lead.fields = {**lead.fields, **data["fields"]}
+        lead.deleted_at = None  # importing a deleted lead again brings it back
+        lead.last_import_id = imp.pk
+        lead.updated_at = now
+        updates.append(lead)
+    Lead.objects.bulk_update(
+        updates,
+        [
+            "first_name",
+            "last_name",
+            "fields",
+            "deleted_at",
+            "last_import",
+            "updated_at",
+        ],
+    )
+    new = [
+        Lead(account_id=imp.account_id, phone=phone, last_import_id=imp.pk, **data)
+        for phone, (_, _, data) in by_phone.items()
+        if phone not in existing
+    ]
+    # ignore_conflicts: a lead added at the same moment by someone else is kept.
+    Lead.objects.bulk_create(new, ignore_conflicts=True)
+    if imp.lead_list_id and by_phone:
+        ids = Lead.objects.filter(
+            account_id=imp.account_id, phone__in=by_phone
+        ).values_list("pk", flat=True)
+        through = Lead.lists.through
+        through.objects.bulk_create(
+            [through(lead_id=pk, leadlist_id=imp.lead_list_id) for pk in ids],
+            ignore_conflicts=True,
+        )
+    imp.rows_imported += len(by_phone)
+    imp.rows_created += len(new)
+    return errors
+
+
+def lead_import_run(
+    *, import_id: int, progress: Callable[[int, int], None] | None = None
+) -> LeadImport:
+    """Import the file of a LeadImport; record progress, counts and the bad rows' report."""
+    imp = LeadImport.objects.select_related("account").get(pk=import_id)
+    if imp.status in (LeadImport.Status.DONE, LeadImport.Status.FAILED):
+        return imp
+    region = imp.account.default_country
+    path = Path(imp.source_path)
+    imp.status, imp.started_at = LeadImport.Status.RUNNING, timezone.now()
+    imp.rows_done = imp.rows_imported = imp.rows_created = imp.rows_failed = 0
+    imp.errors = []
+    try:
+        layout, imp.rows_total = lead_import_count_rows(path=path, region=region)
+    except (ImportUnreadable, OSError) as exc:
+        imp.status, imp.failure_reason = LeadImport.Status.FAILED, str(exc)
+        imp.finished_at = timezone.now()
+        imp.save()
+        return imp
+    imp.save()
+
+    def report(errors: list[dict]) -> None:
+        imp.rows_failed += len(errors)
+        room = MAX_ERROR_LINES - len(imp.errors)
+        imp.errors.extend(sorted(errors, key=lambda e: e["row"])[: max(room, 0)])
+
+    batch: list[tuple[int, str, str, dict]] = []
+    bad: list[dict] = []
+
+    def flush() -> None:
+        with transaction.atomic():
+            report(bad + _import_batch(imp, batch))
+            imp.rows_done += len(batch) + len(bad)
+            imp.save(update_fields=[
+                "rows_done", "rows_imported", "rows_created", "rows_failed", "errors",
+                "updated_at",
+            ])  # fmt: skip
+        batch.clear()
+        bad.clear()
+        if progress:
+            progress(imp.rows_done, imp.rows_total)
+
+    for row, cells in _rows(path, layout):
+        if layout.phone >= len(cells):
+            bad.append({"row": row, "value": "", "reason": "missing phone column"})
+        else:
+            value = cells[layout.phone].strip()
+            parsed = phone_parse(value, region=region)
+            if parsed.reason:
+                bad.append({"row": row, "value": value, "reason": parsed.reason})
+            else:
+                batch.append((row, value, parsed.e164, _lead_data(cells, layout)))
+        if len(batch) + len(bad) >= IMPORT_BATCH_SIZE:
+            flush()
+    flush()
+    imp.status, imp.finished_at = LeadImport.Status.DONE, timezone.now()
+    imp.save(update_fields=["status", "finished_at", "updated_at"])
+    return imp
+
+
+def lead_import_create(
+    *,
+    account_id: int,
+    source_path: str,
+    filename: str = "",
+    list_name: str = "",
+    created_by=None,
+) -> LeadImport:
+    """Record an import of a file already saved on disk, targeting a list (made if new)."""
+    lead_list = None
+    if list_name:
+        lead_list, _ = LeadList.objects.get_or_create(
+            account_id=account_id, name=list_name.strip()
+        )
+    return LeadImport.objects.create(
+        account_id=account_id,
+        lead_list=lead_list,
+        source_path=source_path,
+        filename=filename,
+        created_by=created_by,
+    )
+
+
+def lead_import_save_upload(chunks, *, filename: str) -> Path:
+    """Store an uploaded file under VAR_DIR/imports for the worker; return its path."""
+    import uuid
+
+    from django.conf import settings
+
+    folder = Path(settings.VAR_DIR) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}.csv"
+    with path.open("wb") as handle:
+        for chunk in chunks:
+            handle.write(chunk)
+    return path

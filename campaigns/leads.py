@@ -1,0 +1,81 @@
+"""Writes on leads, lead lists and draft campaigns made through the API."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from campaigns.models import Campaign, Lead, LeadList
+
+
+class LeadExists(Exception):
+    """The account already has a lead with this number."""
+
+
+class CampaignNotDraft(Exception):
+    """Only a draft campaign can be changed."""
+
+
+@transaction.atomic
+def lead_create(*, account_id: int, phone: str, lists=(), **data) -> Lead:
+    """Add a lead (phone already E.164), or bring back a deleted one with that number."""
+    lead = Lead.objects.filter(account_id=account_id, phone=phone).first()
+    if lead is not None and lead.deleted_at is None:
+        raise LeadExists(phone)
+    if lead is None:
+        lead = Lead(account_id=account_id, phone=phone)
+    for name, value in data.items():
+        setattr(lead, name, value)
+    lead.deleted_at = None
+    lead.save()
+    if lists:
+        lead.lists.add(*lists)
+    return lead
+
+
+@transaction.atomic
+def lead_update(*, lead: Lead, lists=None, **data) -> Lead:
+    """Change a lead's fields; lists, when given, replace its lists."""
+    if "phone" in data and data["phone"] != lead.phone:
+        if Lead.objects.filter(
+            account_id=lead.account_id, phone=data["phone"]
+        ).exists():
+            raise LeadExists(data["phone"])
+    for name, value in data.items():
+        setattr(lead, name, value)
+    lead.save()
+    if lists is not None:
+        lead.lists.set(lists)
+    return lead
+
+
+def lead_delete(*, lead: Lead) -> None:
+    """Soft-delete: campaigns keep counting it under "Deleted leads"."""
+    Lead.objects.filter(pk=lead.pk, deleted_at__isnull=True).update(
+        deleted_at=timezone.now(), updated_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def campaign_create(*, account_id: int, lists=(), **data) -> Campaign:
+    """Create a draft campaign."""
+    campaign = Campaign.objects.create(account_id=account_id, **data)
+    if lists:
+        campaign.lists.set(lists)
+    return campaign
+
+
+@transaction.atomic
+def campaign_update(*, campaign_id: int, lists=None, **data) -> Campaign:
+    """Change a campaign while it is a draft; raise CampaignNotDraft otherwise."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+    if campaign.state != Campaign.State.DRAFT:
+        raise CampaignNotDraft(campaign.state)
+    for name, value in data.items():
+        setattr(campaign, name, value)
+    campaign.save()
+    if lists is not None:
+        campaign.lists.set(lists)
+    return campaign
+
+
+def lead_list_create(*, account_id: int, name: str) -> LeadList:
+    return LeadList.objects.create(account_id=account_id, name=name)

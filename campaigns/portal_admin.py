@@ -1,0 +1,80 @@
+"""Portal site: the account's campaigns, leads and lists, scoped to the user's accounts."""
+
+from functools import partial
+
+from django.contrib import admin
+from django.db.models import Count
+from django.http import Http404
+from django.urls import path
+
+from campaigns import views
+from campaigns.models import Campaign, Lead, LeadList
+from portal.sites import TenantAdminMixin, portal_site, request_account_ids
+
+
+class PortalModelAdmin(TenantAdminMixin, admin.ModelAdmin):
+    show_full_result_count = False
+
+    def _view(self, view):
+        return self.admin_site.admin_view(partial(view, model_admin=self))
+
+
+@admin.register(Campaign, site=portal_site)
+class CampaignPortalAdmin(PortalModelAdmin):
+    list_display = ["name", "state", "result", "launched_at", "done_at", "created_at"]
+    list_filter = ["state", "result"]
+    search_fields = ["name"]
+    ordering = ["-created_at", "-pk"]
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/bucket/<str:bucket>/",
+                self._view(views.campaign_bucket_leads),
+                name="campaigns_campaign_bucket",
+            ),
+            path(
+                "<path:object_id>/do/<str:action>/",
+                self._view(views.campaign_action),
+                name="campaigns_campaign_action",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return views.campaign_detail(request, model_admin=self, object_id=object_id)
+
+
+@admin.register(Lead, site=portal_site)
+class LeadPortalAdmin(PortalModelAdmin):
+    list_display = ["phone", "first_name", "last_name", "suppressed_at", "created_at"]
+    search_fields = ["phone", "first_name", "last_name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(deleted_at__isnull=True)
+
+    def get_object(self, request, object_id, from_field=None):
+        # A deleted lead's history stays reachable: the drill-down links to it.
+        lead = Lead.objects.filter(
+            pk=object_id if str(object_id).isdigit() else None,
+            account__in=request_account_ids(request),
+        ).first()
+        if lead is None:
+            raise Http404("No such lead in your accounts.")
+        return lead
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return views.lead_history(request, model_admin=self, object_id=object_id)
+
+
+@admin.register(LeadList, site=portal_site)
+class LeadListPortalAdmin(PortalModelAdmin):
+    list_display = ["name", "lead_count", "created_at"]
+    search_fields = ["name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(lead_count=Count("leads"))
+
+    @admin.display(description="Leads", ordering="lead_count")
+    def lead_count(self, obj) -> int:
+        return obj.lead_count

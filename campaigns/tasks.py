@@ -1,0 +1,28 @@
+"""Celery tasks of the campaigns app (import-light: they call one service)."""
+
+from celery import shared_task
+
+
+@shared_task(name="campaigns.import_leads", soft_time_limit=3600, time_limit=3660)
+def import_leads_task(import_id: int) -> None:
+    """Run a lead import; a finished or failed import is left as it is."""
+    from campaigns.imports import lead_import_run
+
+    lead_import_run(import_id=import_id)
+
+
+# A fan-out of a million leads streams them; give it half an hour.
+@shared_task(name="campaigns.fan_out", soft_time_limit=1800, time_limit=1900)
+def fan_out_campaign_task(campaign_id: int) -> int:
+    """Turn a launched campaign's leads into messages (resumable, idempotent)."""
+    from campaigns.services import campaign_fan_out
+
+    return campaign_fan_out(campaign_id=campaign_id)
+
+
+@shared_task(name="campaigns.refresh_states", soft_time_limit=60, time_limit=90)
+def refresh_campaign_states_task() -> int:
+    """Mark campaigns in progress or done from their messages."""
+    from campaigns.services import campaigns_close, campaigns_mark_in_progress
+
+    return campaigns_mark_in_progress() + campaigns_close()

@@ -1,0 +1,226 @@
+"""Portal pages that extend the admin: campaign page, bucket drill-down, lead history.
+
+Each view receives the ModelAdmin that mounts it, so the object lookup goes
+through its tenant-scoped queryset: another account's object is a 404.
+"""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from campaigns.selectors import (
+    campaign_deliveries_over_time,
+    campaign_error_counts,
+    campaign_message_list_for_bucket,
+    errors_by_title,
+    lead_list_for_bucket,
+    lead_message_list,
+)
+from campaigns.widgets import WIDGET_BUCKETS, campaign_rows
+from messaging.models import ErrorCode, OptOut, OptOutEvent
+from messaging.statuses import BUCKET_MEANING, STATUS_MEANING, Bucket
+
+DRILL_DOWN_PAGE = 50
+HISTORY_LIMIT = 200  # newest entries shown in a lead's timeline
+
+NUMBER_ADVICE_TEXT = {
+    ErrorCode.NumberAdvice.REMOVE: "Number looks invalid: update or remove it.",
+    ErrorCode.NumberAdvice.OPTED_OUT: "This person opted out: do not text them.",
+    ErrorCode.NumberAdvice.KEEP: "Keep the number: the last error was temporary.",
+}
+
+
+def _context(model_admin, request: HttpRequest, **extra) -> dict:
+    return {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.model._meta,
+        **extra,
+    }
+
+
+def campaign_detail(request: HttpRequest, model_admin, object_id: str) -> HttpResponse:
+    """The campaign page: details, buckets as an SVG bar, errors by title, actions."""
+    campaign = model_admin.get_object(request, object_id)
+    row = campaign_rows(campaigns=[campaign])[0]
+    segments, x = [], 0.0
+    total = row["total"] or 1
+    for bucket in row["buckets"]:
+        if bucket["key"] == Bucket.DELETED_LEADS:
+            continue
+        width = 100 * bucket["count"] / total
+        segments.append({**bucket, "x": round(x, 3), "width": round(width, 3)})
+        x += width
+    errors = next(b["errors"] for b in row["buckets"] if b["key"] == Bucket.ERROR)
+    hours = campaign_deliveries_over_time(campaign_id=campaign.pk)
+    peak = max((n for _, n in hours), default=0) or 1
+    bar = 100 / len(hours) if hours else 0
+    deliveries = [
+        {
+            "hour": hour,
+            "n": n,
+            "x": round(i * bar, 3),
+            "width": round(bar * 0.9, 3),
+            "height": round(40 * n / peak, 3),
+            "y": round(40 - 40 * n / peak, 3),
+        }
+        for i, (hour, n) in enumerate(hours)
+    ]
+    context = _context(
+        model_admin,
+        request,
+        title=campaign.name,
+        campaign=campaign,
+        row=row,
+        segments=segments,
+        errors=errors,
+        deliveries=deliveries,
+        preview=request.session.pop(f"campaign-preview-{campaign.pk}", None),
+    )
+    return TemplateResponse(request, "campaigns/campaign_detail.html", context)
+
+
+CAMPAIGN_ACTIONS = {"preview", "launch", "cancel", "resend", "suppress"}
+
+
+@require_POST
+def campaign_action(
+    request: HttpRequest, model_admin, object_id: str, action: str
+) -> HttpResponse:
+    """Run one campaign service and report its outcome as a message."""
+    from campaigns import services
+
+    if action not in CAMPAIGN_ACTIONS:
+        raise Http404("No such action.")
+    campaign = model_admin.get_object(request, object_id)
+    back = HttpResponseRedirect(
+        reverse(
+            f"{model_admin.admin_site.name}:campaigns_campaign_change",
+            args=[campaign.pk],
+        )
+    )
+    if action == "preview":
+        preview = services.campaign_preview(campaign_id=campaign.pk)
+        request.session[f"campaign-preview-{campaign.pk}"] = {
+            "problems": list(preview.problems),
+            "warnings": list(preview.warnings),
+            "leads": preview.leads,
+            "segments": preview.segments,
+            "credit_needed": preview.credit_needed,
+        }
+        return back
+    if action == "launch":
+        try:
+            services.campaign_launch(
+                campaign_id=campaign.pk,
+                launched_by=request.user,
+                confirm_warnings=request.POST.get("confirm_warnings") == "1",
+            )
+        except services.LaunchRefused as refused:
+            for problem in refused.problems:
+                messages.error(request, problem)
+            for warning in refused.warnings:
+                messages.warning(request, warning)
+            return back
+        messages.success(request, "Campaign launched.")
+        return back
+    service, template = {
+        "cancel": (
+            services.campaign_cancel,
+            "Canceled: %d queued messages will not be sent.",
+        ),
+        "resend": (
+            services.campaign_resend_failed,
+            "Resending %d messages with temporary errors.",
+        ),
+        "suppress": (
+            services.campaign_suppress_permanent,
+            "Suppressed %d numbers with permanent errors.",
+        ),
+    }[action]
+    n = service(campaign_id=campaign.pk, actor=request.user)
+    messages.success(request, template % n)
+    return back
+
+
+def campaign_bucket_leads(
+    request: HttpRequest, model_admin, object_id: str, bucket: str
+) -> HttpResponse:
+    """The drill-down: the leads of one campaign in one bucket, filterable by error title."""
+    campaign = model_admin.get_object(request, object_id)
+    try:
+        bucket = Bucket(bucket)
+    except ValueError:
+        raise Http404("No such bucket.") from None
+    error_title = request.GET.get("error", "")
+    error_choices = []
+    if bucket == Bucket.DELETED_LEADS:
+        rows = lead_list_for_bucket(campaign=campaign, bucket=bucket).order_by("-pk")
+        kind = "leads"
+    else:
+        rows = campaign_message_list_for_bucket(
+            campaign=campaign, bucket=bucket, error_title=error_title
+        )
+        kind = "messages"
+        if bucket == Bucket.ERROR:
+            error_choices = errors_by_title(
+                campaign_error_counts(campaign_ids=[campaign.pk]).get(campaign.pk, [])
+            )
+    page = Paginator(rows, DRILL_DOWN_PAGE).get_page(request.GET.get("page"))
+    context = _context(
+        model_admin,
+        request,
+        title=f"{campaign.name}: {bucket.label}",
+        campaign=campaign,
+        bucket=bucket,
+        bucket_meaning=BUCKET_MEANING[bucket],
+        page=page,
+        kind=kind,
+        error_title=error_title,
+        error_choices=error_choices,
+        buckets=[{"key": b.value, "label": b.label} for b in WIDGET_BUCKETS],
+    )
+    return TemplateResponse(request, "campaigns/bucket_leads.html", context)
+
+
+def lead_history(request: HttpRequest, model_admin, object_id: str) -> HttpResponse:
+    """Every message to and from the lead and every opt-out/opt-in, newest first."""
+    lead = model_admin.get_object(request, object_id)
+    sms = list(lead_message_list(lead=lead)[:HISTORY_LIMIT])
+    events = list(
+        OptOutEvent.objects.filter(account_id=lead.account_id, phone=lead.phone)
+        .select_related("actor")
+        .order_by("-created_at", "-pk")[:HISTORY_LIMIT]
+    )
+    timeline = [
+        {
+            "kind": "message",
+            "at": m.created_at,
+            "message": m,
+            "meaning": STATUS_MEANING[m.status],
+        }
+        for m in sms
+    ] + [{"kind": "opt", "at": e.created_at, "event": e} for e in events]
+    timeline.sort(key=lambda item: item["at"], reverse=True)
+    opt_out = OptOut.objects.filter(
+        account_id=lead.account_id, phone=lead.phone
+    ).first()
+    last_error = next((m.error for m in sms if m.error_id), None)
+    advice = None
+    if opt_out:
+        advice = NUMBER_ADVICE_TEXT[ErrorCode.NumberAdvice.OPTED_OUT]
+    elif last_error is not None:
+        advice = NUMBER_ADVICE_TEXT.get(last_error.number_advice)
+    context = _context(
+        model_admin,
+        request,
+        title=f"History of {lead}",
+        lead=lead,
+        timeline=timeline[:HISTORY_LIMIT],
+        opt_out=opt_out,
+        advice=advice,
+        last_error=last_error,
+    )
+    return TemplateResponse(request, "campaigns/lead_history.html", context)

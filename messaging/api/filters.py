@@ -1,0 +1,71 @@
+"""FilterSets of the messaging API."""
+
+import django_filters
+from django_filters import rest_framework as filters
+
+from messaging.models import ErrorCode, Message, OptOut
+from messaging.statuses import Bucket, Status, statuses_in
+from portal.phones import phone_parse
+
+
+class MessageFilterSet(filters.FilterSet):
+    campaign = filters.NumberFilter(field_name="campaign_id", lookup_expr="exact")
+    lead = filters.NumberFilter(field_name="lead_id", lookup_expr="exact")
+    status = filters.MultipleChoiceFilter(
+        field_name="status", lookup_expr="exact", choices=Status.choices
+    )
+    bucket = filters.ChoiceFilter(
+        choices=[(b.value, b.label) for b in Bucket if b != Bucket.DELETED_LEADS],
+        method="filter_bucket",
+    )
+    error_category = filters.ChoiceFilter(
+        field_name="error__category",
+        lookup_expr="exact",
+        choices=ErrorCode.Category.choices,
+    )
+    error_code = filters.CharFilter(field_name="error__code", lookup_expr="exact")
+    direction = filters.ChoiceFilter(
+        field_name="direction", lookup_expr="exact", choices=Message.Direction.choices
+    )
+    number = filters.CharFilter(method="filter_number")
+    updated_after = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gt")
+    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gt")
+
+    class Meta:
+        model = Message
+        fields: list[str] = []
+
+    def filter_bucket(self, queryset, name, value):
+        return queryset.filter(status__in=statuses_in(value))
+
+    def filter_number(self, queryset, name, value):
+        account = getattr(self.request, "_portal_account", None)
+        region = account.default_country if account else "US"
+        parsed = phone_parse(value, region=region)
+        return queryset.filter(phone=parsed.e164 or value.strip())
+
+
+class ErrorCodeFilterSet(filters.FilterSet):
+    provider = filters.CharFilter(field_name="provider", lookup_expr="iexact")
+    code = filters.CharFilter(field_name="code", lookup_expr="iexact")
+    category = filters.ChoiceFilter(
+        field_name="category", lookup_expr="exact", choices=ErrorCode.Category.choices
+    )
+    temporary = filters.BooleanFilter(field_name="temporary", lookup_expr="exact")
+    search = filters.CharFilter(field_name="title", lookup_expr="icontains")
+
+    class Meta:
+        model = ErrorCode
+        fields: list[str] = []
+
+
+class OptOutFilterSet(filters.FilterSet):
+    phone = filters.CharFilter(field_name="phone", lookup_expr="exact")
+    source = filters.CharFilter(field_name="source", lookup_expr="exact")
+    created_after = django_filters.IsoDateTimeFilter(
+        field_name="created_at", lookup_expr="gt"
+    )
+
+    class Meta:
+        model = OptOut
+        fields: list[str] = []

@@ -1,0 +1,22 @@
+"""Root API URLconf (/api/v1/): the schema, its docs, and each app's API urls."""
+
+from django.urls import include, path
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+)
+
+from portal import api_views
+
+app_name = "api"
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("account/", api_views.AccountApi.as_view(), name="account"),
+    path("account/credit/", api_views.CreditEntryListApi.as_view(), name="credit-list"),
+    path("", include("messaging.api.urls")),
+    path("", include("campaigns.api.urls")),
+]

@@ -1,0 +1,43 @@
+"""API views over portal data: the account and its credit."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portal.api import AccountScopedMixin
+from portal.models import CreditEntry
+
+
+class AccountOutputSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    default_country = serializers.CharField()
+    credit_balance = serializers.IntegerField(help_text="Segments left to send.")
+
+
+class CreditEntryOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    delta = serializers.IntegerField()
+    reason = serializers.CharField()
+    note = serializers.CharField()
+
+
+class AccountApi(AccountScopedMixin, APIView):
+    """The token's account and its credit balance (in SMS segments)."""
+
+    @extend_schema(responses=AccountOutputSerializer)
+    def get(self, request):
+        return Response(AccountOutputSerializer(self.account).data)
+
+
+class CreditEntryListApi(AccountScopedMixin, generics.ListAPIView):
+    """The credit ledger: every charge, refund and adjustment, newest first."""
+
+    serializer_class = CreditEntryOutputSerializer
+
+    def get_queryset(self):
+        return CreditEntry.objects.filter(account=self.account).order_by(
+            "-created_at", "-pk"
+        )

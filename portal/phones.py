@@ -1,0 +1,32 @@
+"""Phone numbers: read what people type, store E.164 (API, imports and opt-outs)."""
+
+from dataclasses import dataclass
+
+import phonenumbers
+from phonenumbers import PhoneNumberType
+
+# Types that can never receive an SMS; FIXED_LINE_OR_MOBILE (all of NANP) stays allowed.
+NOT_MOBILE = frozenset({PhoneNumberType.FIXED_LINE})
+
+
+@dataclass(frozen=True)
+class PhoneParse:
+    e164: str | None
+    reason: str = ""  # empty when the number is usable
+
+
+def phone_parse(value: str, *, region: str) -> PhoneParse:
+    """Read a typed number in the account's region; return E.164 or why it cannot be used."""
+    text = (value or "").strip()
+    if not text:
+        return PhoneParse(None, "missing phone number")
+    try:
+        number = phonenumbers.parse(text, region or "US")
+    except phonenumbers.NumberParseException:
+        return PhoneParse(None, "invalid number")
+    if not phonenumbers.is_valid_number(number):
+        return PhoneParse(None, "invalid number")
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if phonenumbers.number_type(number) in NOT_MOBILE:
+        return PhoneParse(e164, "not a mobile-capable number (landline)")
+    return PhoneParse(e164)

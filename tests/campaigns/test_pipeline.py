@@ -1,0 +1,246 @@
+"""Launch to last receipt, in eager mode with the simulated provider."""
+
+from datetime import timedelta
+
+import pytest
+
+from django.utils import timezone
+
+from campaigns.models import Campaign
+from campaigns.selectors import campaign_bucket_counts
+from campaigns.services import (
+    LaunchRefused,
+    campaign_cancel,
+    campaign_fan_out,
+    campaign_launch,
+    campaign_preview,
+    campaign_resend_failed,
+    campaigns_close,
+    campaigns_mark_in_progress,
+)
+from messaging.dispatch import messages_release_stuck
+from messaging.models import Message, OptOut
+from tests.factories import (
+    CampaignFactory,
+    LeadFactory,
+    LeadListFactory,
+    MessageFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ready(account, sender):
+    """A draft campaign to a list of leads, one per forced simulator outcome."""
+    leads = LeadListFactory(account=account)
+    campaign = CampaignFactory(account=account, sender=sender, body="Hi {first_name}!")
+    campaign.lists.add(leads)
+    return campaign, leads
+
+
+def _add(lead_list, phone, **fields):
+    lead = LeadFactory(account=lead_list.account, phone=phone, **fields)
+    lead.lists.add(lead_list)
+    return lead
+
+
+def _outcomes(campaign):
+    return {
+        m.phone: (m.status, m.error.code if m.error else None)
+        for m in Message.objects.filter(
+            campaign=campaign, superseded=False
+        ).select_related("error")
+    }
+
+
+def test_launch_sends_every_lead_once_and_explains_every_failure(
+    ready, django_capture_on_commit_callbacks
+):
+    # given one lead per outcome, plus leads the portal must refuse
+    campaign, leads = ready
+    for phone in (
+        "+15005550000",
+        "+15005550001",
+        "+15005550003",
+        "+15005550005",
+        "+15005550006",
+        "+15005550007",
+    ):
+        _add(leads, phone)
+    _add(leads, "+12025550100")  # opted out below
+    _add(leads, "+12025550101", suppressed_at=timezone.now())
+    _add(leads, "+12025550102", deleted_at=timezone.now())
+    _add(leads, "+1555")  # not a number
+    OptOut.objects.create(
+        account=campaign.account, phone="+12025550100", source="keyword"
+    )
+    balance = campaign.account.credit_balance
+
+    # when it is launched and the tasks run
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign_launch(campaign_id=campaign.pk, launched_by=None)
+    campaigns_mark_in_progress()
+
+    # then every lead but the deleted one has a message with a plain outcome
+    assert _outcomes(campaign) == {
+        "+15005550000": ("delivered", None),
+        "+15005550001": ("failed", "21211"),
+        "+15005550003": ("undelivered", "30007"),
+        "+15005550005": ("sent", None),
+        "+15005550006": ("failed", "21610"),
+        "+15005550007": ("queued", None),  # waiting for its retry
+        "+12025550100": ("rejected", "opted_out"),
+        "+12025550101": ("rejected", "suppressed"),
+        "+1555": ("rejected", "invalid_number"),
+    }
+    assert Message.objects.get(phone="+15005550000").body.startswith("Hi ")
+    counts = campaign_bucket_counts(campaign_ids=[campaign.pk])[campaign.pk]
+    assert counts["deleted_leads"] == 1
+    assert sum(v for k, v in counts.items() if k != "deleted_leads") == 9
+    # charged only for what the carriers took: 21211 and 21610 are refunded
+    campaign.account.refresh_from_db()
+    assert balance - campaign.account.credit_balance == 3
+    # the carrier's opt-out is now on record
+    assert OptOut.objects.filter(phone="+15005550006", source="carrier").exists()
+    assert Campaign.objects.get(pk=campaign.pk).state == "in_progress"
+
+
+def test_fan_out_twice_creates_nothing_new(ready):
+    campaign, leads = ready
+    for n in range(5):
+        _add(leads, f"+1202555{n:04d}")
+    Campaign.objects.filter(pk=campaign.pk).update(state="processing")
+    campaign_fan_out(campaign_id=campaign.pk)
+    campaign_fan_out(campaign_id=campaign.pk)
+    assert Message.objects.filter(campaign=campaign).count() == 5
+
+
+def test_a_lead_in_two_lists_gets_one_message(
+    ready, django_capture_on_commit_callbacks
+):
+    campaign, leads = ready
+    other = LeadListFactory(account=campaign.account)
+    campaign.lists.add(other)
+    lead = _add(leads, "+15005550000")
+    lead.lists.add(other)
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign_launch(campaign_id=campaign.pk, launched_by=None)
+    assert Message.objects.filter(campaign=campaign).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"sender": None}, "Choose a sender"),
+        ({"body": "  "}, "body is empty"),
+        ({"body": "x" * 1601}, "at most 1600"),
+        ({"body": "Hi {nickname}"}, "Unknown fields in the message: {nickname}"),
+    ],
+)
+def test_launch_says_what_is_wrong(ready, change, problem):
+    campaign, leads = ready
+    _add(leads, "+15005550000")
+    Campaign.objects.filter(pk=campaign.pk).update(**change)
+    with pytest.raises(LaunchRefused) as refused:
+        campaign_launch(campaign_id=campaign.pk, launched_by=None)
+    assert any(problem in text for text in refused.value.problems), (
+        refused.value.problems
+    )
+    assert Campaign.objects.get(pk=campaign.pk).state == "draft"
+
+
+def test_a_lead_missing_a_field_is_named_unless_there_is_a_default(ready):
+    campaign, leads = ready
+    _add(leads, "+15005550000", first_name="")
+    problems = campaign_preview(campaign_id=campaign.pk).problems
+    assert any("lack a field" in text for text in problems)
+    campaign.field_defaults = {"first_name": "friend"}
+    campaign.save()
+    assert campaign_preview(campaign_id=campaign.pk).problems == []
+
+
+def test_insufficient_credit_for_the_estimate_is_refused(ready):
+    campaign, leads = ready
+    _add(leads, "+15005550000")
+    campaign.account.credit_balance = 0
+    campaign.account.save()
+    assert any(
+        "Not enough credit" in p
+        for p in campaign_preview(campaign_id=campaign.pk).problems
+    )
+
+
+def test_links_and_prohibited_content_warn_until_confirmed(
+    ready, django_capture_on_commit_callbacks
+):
+    campaign, leads = ready
+    _add(leads, "+15005550000")
+    campaign.body = "Casino night! https://example.org"
+    campaign.save()
+    with pytest.raises(LaunchRefused) as refused:
+        campaign_launch(campaign_id=campaign.pk, launched_by=None)
+    assert len(refused.value.warnings) == 2 and not refused.value.problems
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign_launch(
+            campaign_id=campaign.pk, launched_by=None, confirm_warnings=True
+        )
+    assert Campaign.objects.get(pk=campaign.pk).state != "draft"
+
+
+def test_cancel_keeps_what_was_sent(campaign):
+    Campaign.objects.filter(pk=campaign.pk).update(state="in_progress")
+    queued = MessageFactory(campaign=campaign)
+    sent = MessageFactory(campaign=campaign, status="sent")
+    assert campaign_cancel(campaign_id=campaign.pk, actor=None) == 1
+    assert Message.objects.get(pk=queued.pk).status == "canceled"
+    assert Message.objects.get(pk=sent.pk).status == "sent"
+    assert Campaign.objects.get(pk=campaign.pk).state == "canceled"
+
+
+def test_resend_failed_queues_a_new_attempt_for_temporary_errors_only(
+    campaign, django_capture_on_commit_callbacks
+):
+    from messaging.catalog import error_get
+
+    temporary = MessageFactory(
+        campaign=campaign,
+        status="undelivered",
+        error=error_get(provider="twilio", code="30003"),
+    )
+    MessageFactory(
+        campaign=campaign,
+        status="undelivered",
+        error=error_get(provider="twilio", code="30007"),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert campaign_resend_failed(campaign_id=campaign.pk, actor=None) == 1
+    retry = Message.objects.get(retry_of=temporary)
+    assert retry.attempt == 2 and retry.status != "undelivered"
+    assert Message.objects.get(pk=temporary.pk).superseded
+
+
+def test_a_worker_killed_mid_send_never_causes_a_second_send():
+    now = timezone.now()
+    unsure = MessageFactory(status="sending", claimed_at=now - timedelta(hours=1))
+    reached = MessageFactory(
+        status="sending", claimed_at=now - timedelta(hours=1), provider_message_id="SMx"
+    )
+    assert messages_release_stuck(now=now) == 2
+    unsure.refresh_from_db()
+    assert (unsure.status, unsure.error.code) == ("unknown", "send_interrupted")
+    assert Message.objects.get(pk=reached.pk).status == "sent"
+
+
+def test_a_campaign_closes_once_its_receipts_are_in(
+    ready, django_capture_on_commit_callbacks
+):
+    campaign, leads = ready
+    _add(leads, "+15005550000")
+    _add(leads, "+15005550003")
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign_launch(campaign_id=campaign.pk, launched_by=None)
+    campaigns_mark_in_progress()
+    campaigns_close()
+    campaign.refresh_from_db()
+    assert (campaign.state, campaign.result) == ("done", "partial")

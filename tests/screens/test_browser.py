@@ -1,0 +1,165 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright, never downloaded."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from django.conf import settings
+
+from campaigns.selectors import campaign_bucket_counts
+from tests import factories
+from tests.conftest import need
+from tests.screens.conftest import campaign_with_messages
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(scope="session")
+def chromium(django_db_setup):
+    need(
+        os.path.exists(CHROMIUM),
+        f"needs Chromium at {CHROMIUM} (apt-get install chromium)",
+    )
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        need(
+            False, "needs pytest-playwright (pip install 'pytest-playwright>=0.6,<0.8')"
+        )
+    # Playwright's sync API keeps an event loop running in this thread; the ORM
+    # calls the tests make are still synchronous and safe.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    playwright = sync_playwright().start()
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+    playwright.stop()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def page(chromium, live_server):
+    context = chromium.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def data(chromium, error_code):
+    account = factories.AccountFactory()
+    sender = factories.SenderFactory(account=account)
+    user = factories.MembershipFactory(account=account).user
+    user.save()
+    campaign = campaign_with_messages(account=account, sender=sender, error=error_code)
+    other = factories.AccountFactory()
+    foreign = campaign_with_messages(
+        account=other, sender=factories.SenderFactory(account=other), error=error_code
+    )
+    return {"user": user, "campaign": campaign, "foreign": foreign, "error": error_code}
+
+
+def _login(page, live_server, user) -> None:
+    page.goto(f"{live_server.url}/login/?next=/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", "password")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#widget-bulk_sequences")
+
+
+def test_dashboard_widget_tooltips_drill_down_and_history(page, live_server, data):
+    ARTIFACTS.mkdir(exist_ok=True)
+    campaign = data["campaign"]
+    _login(page, live_server, data["user"])
+
+    # the counts on screen are the database's
+    expected = campaign_bucket_counts(campaign_ids=[campaign.pk])[campaign.pk]
+    row = page.locator(f'tr[data-campaign="{campaign.pk}"]')
+    for bucket in ["in_queue", "outbox", "sent", "error", "unknown", "deleted_leads"]:
+        text = row.locator(f'a[data-bucket="{bucket}"]').inner_text()
+        assert text.split(":")[-1].strip() == str(expected[bucket])
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+
+    # hover the Error count: the tooltip lists the error titles
+    error_link = row.locator('a[data-bucket="error"]')
+    tooltip = page.locator(f"#tip-{campaign.pk}-error")
+    assert error_link.get_attribute("aria-describedby") == f"tip-{campaign.pk}-error"
+    error_link.hover()
+    tooltip.wait_for(state="visible")
+    assert data["error"].title in tooltip.inner_text()
+    page.mouse.move(0, 0)
+    tooltip.wait_for(state="hidden")
+
+    # focus it with the keyboard, then dismiss with Escape
+    page.locator("body").focus()
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.dataset.bucket") == "error":
+            break
+    else:
+        pytest.fail("the Error count is not reachable with Tab")
+    tooltip.wait_for(state="visible")
+    page.keyboard.press("Escape")
+    tooltip.wait_for(state="hidden")
+
+    # Enter follows the link to the leads in the Error bucket, then to one lead's history
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/campaigns/campaign/{campaign.pk}/bucket/error/")
+    lead_link = page.locator("table.portal-table tbody th a").first
+    lead_link.click()
+    page.wait_for_url("**/campaigns/lead/*/change/")
+    assert "Interaction history" in page.content()
+
+    # open the info bubble (native popover) and read the error's resolution
+    bubble = page.locator("button.info-bubble").first
+    bubble.click()
+    popover = page.locator("[popover]").first
+    popover.wait_for(state="visible")
+    assert data["error"].resolution[:40] in popover.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "lead-history.png"), full_page=True)
+    page.keyboard.press("Escape")
+    popover.wait_for(state="hidden")
+
+
+def test_gear_menu_turns_the_widget_off_and_on(page, live_server, data):
+    _login(page, live_server, data["user"])
+    page.click(".gear summary")
+    page.uncheck('input[name="shown"][value="bulk_sequences"]')
+    page.click(".gear-form button[type=submit]")
+    page.wait_for_selector("#widget-credit")
+    assert page.locator("#widget-bulk_sequences").count() == 0
+    page.click(".gear summary")
+    page.check('input[name="shown"][value="bulk_sequences"]')
+    page.click(".gear-form button[type=submit]")
+    page.wait_for_selector("#widget-bulk_sequences")
+
+
+def test_other_accounts_data_is_unreachable(page, live_server, data):
+    _login(page, live_server, data["user"])
+    foreign = data["foreign"]
+    assert foreign.name not in page.content()
+    for path in [
+        f"/campaigns/campaign/{foreign.pk}/change/",
+        f"/campaigns/campaign/{foreign.pk}/bucket/error/",
+        f"/campaigns/lead/{foreign.messages.first().lead_id}/change/",
+        f"/messaging/message/{foreign.messages.first().pk}/change/",
+    ]:
+        response = page.goto(f"{live_server.url}{path}")
+        assert response.status == 404, path

@@ -1,0 +1,88 @@
+"""Each screen runs the same number of queries at 1 row and at 20+ rows."""
+
+import pytest
+
+from django.urls import reverse
+from django.utils import timezone
+
+from messaging.models import OptOutEvent
+from messaging.statuses import Status
+from tests import factories
+from tests.screens.conftest import SPREAD, campaign_with_messages
+
+pytestmark = pytest.mark.django_db
+
+# Session, user, the user's account ids; then the screen's own queries.
+BUDGET = {
+    "dashboard": 13,
+    "drill_down": 8,
+    "history": 7,
+    "sms_log": 5,
+    "campaign_list": 5,
+    "lead_list": 5,
+    "campaign_page": 11,
+}
+
+
+@pytest.fixture
+def many(account, sender, error_code):
+    def build(n: int):
+        campaigns = [
+            campaign_with_messages(account=account, sender=sender, error=error_code)
+            for _ in range(n)
+        ]
+        campaign = campaigns[0]
+        for _ in range(n - 1):  # n leads in the first campaign's Error bucket
+            factories.MessageFactory(
+                campaign=campaign, status=Status.UNDELIVERED, error=error_code
+            )
+        lead = campaign.messages.filter(status=Status.UNDELIVERED).first().lead
+        for i in range(n):  # n messages and n opt-out events in one lead's history
+            other = factories.CampaignFactory(account=account, sender=sender)
+            factories.MessageFactory(
+                campaign=other,
+                lead=lead,
+                status=SPREAD[i % len(SPREAD)],
+                error=error_code
+                if SPREAD[i % len(SPREAD)] == Status.UNDELIVERED
+                else None,
+            )
+            OptOutEvent.objects.create(
+                account=account,
+                phone=lead.phone,
+                opted_out=i % 2 == 0,
+                source="keyword",
+                created_at=timezone.now(),
+            )
+        return campaign, lead
+
+    return build
+
+
+def _urls(campaign, lead) -> dict[str, str]:
+    return {
+        "dashboard": reverse("portal:index"),
+        "drill_down": reverse(
+            "portal:campaigns_campaign_bucket", args=[campaign.pk, "error"]
+        ),
+        "history": reverse("portal:campaigns_lead_change", args=[lead.pk]),
+        "sms_log": reverse("portal:messaging_message_changelist"),
+        "campaign_list": reverse("portal:campaigns_campaign_changelist"),
+        "lead_list": reverse("portal:campaigns_lead_changelist"),
+        "campaign_page": reverse(
+            "portal:campaigns_campaign_change", args=[campaign.pk]
+        ),
+    }
+
+
+@pytest.mark.parametrize("rows", [1, 21])
+@pytest.mark.parametrize("screen", sorted(BUDGET))
+def test_screen_query_count_is_flat(
+    portal_client, many, django_assert_num_queries, rows, screen
+):
+    campaign, lead = many(rows)
+    url = _urls(campaign, lead)[screen]
+    portal_client.get(url)  # warm the session so both runs do the same work
+    with django_assert_num_queries(BUDGET[screen]):
+        response = portal_client.get(url)
+    assert response.status_code == 200

@@ -2,7 +2,8 @@
 
     python bench/webhooks.py --seconds 20 --json
 
-Serves the portal with gunicorn on 127.0.0.1 (PostgreSQL from DATABASE_URL),
+Serves the portal with gunicorn on 127.0.0.1 (PostgreSQL: BENCH_WEBHOOKS_DATABASE_URL, by default
+its own database portal_bench_webhooks),
 loads POST /webhooks/twilio/<sender>/ with wrk, each request a correctly
 signed "delivered" callback for a different existing message, then loads a
 bare Django view returning 200 under the same server settings. Prints
@@ -25,7 +26,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/portal_bench"
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/portal_bench_webhooks"
 # Twice the cores plus one, as gunicorn's docs suggest for sync workers.
 WORKERS = 2 * (os.cpu_count() or 1) + 1
 # The connection count of the measurements in ARCHITECTURE.md section 9.
@@ -145,9 +146,8 @@ def requests_write(path: str, sids: list[str], public_url: str, target: Path) ->
             }
             signature = validator.compute_signature(public_url + path, form)
             body = urlencode(form)
-            out.write(
-                f"{{{lua_string(path)}, {lua_string(signature)}, {lua_string(body)}}},\n"
-            )
+            fields = ", ".join(lua_string(text) for text in (path, signature, body))
+            out.write("{" + fields + "},\n")
         out.write("}\n")
 
 
@@ -208,7 +208,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="Print one JSON object.")
     options = parser.parse_args()
 
-    database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    # Its own database: other benchmarks truncate and bulk-load theirs.
+    database_url = os.environ.get("BENCH_WEBHOOKS_DATABASE_URL", DEFAULT_DATABASE_URL)
     port = free_port()
     public_url = f"http://127.0.0.1:{port}"
     environment = os.environ | {
@@ -288,6 +289,10 @@ if __name__ == "__main__":
 else:
     # Imported by gunicorn: the portal, plus a bare view on the same settings.
     from django.core.wsgi import get_wsgi_application
+
+    application = get_wsgi_application()
+
+    from django.conf import settings
     from django.http import HttpRequest, HttpResponse
     from django.urls import include, path
     from django.views.decorators.csrf import csrf_exempt
@@ -300,7 +305,4 @@ else:
         path("bench/bare/", bare_view),
         path("", include("portal.urls")),
     ]
-    application = get_wsgi_application()
-    from django.conf import settings
-
     settings.ROOT_URLCONF = __name__

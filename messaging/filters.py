@@ -6,6 +6,7 @@ from django.db.models import Q, QuerySet
 
 from messaging.models import ErrorCode, Message
 from messaging.statuses import Bucket, Status, statuses_in
+from portal.sites import request_account_ids
 
 # Buckets a message can be in (Deleted leads counts leads, not messages).
 MESSAGE_BUCKETS = [b for b in Bucket if b != Bucket.DELETED_LEADS]
@@ -14,7 +15,7 @@ MESSAGE_BUCKETS = [b for b in Bucket if b != Bucket.DELETED_LEADS]
 def _campaigns(request) -> QuerySet:
     # Reached through the foreign key: messaging never imports campaigns.
     campaign_model = Message._meta.get_field("campaign").related_model
-    ids = getattr(request, "_portal_account_ids", None) or []
+    ids = request_account_ids(request) if request is not None else []
     return campaign_model._default_manager.filter(account__in=ids).order_by(
         "-created_at"
     )

@@ -2,7 +2,6 @@
 
 from collections import defaultdict
 
-from django.db import transaction
 from django.utils import timezone
 
 from messaging.inbound import inbound_receive
@@ -11,15 +10,16 @@ from messaging.providers.base import Inbound, Parsed, Provider
 from messaging.services import receipts_apply
 
 
-@transaction.atomic
 def webhook_ingest(
     *, provider: Provider, parsed: Parsed, sender: Sender | None = None
 ) -> int:
-    """Apply receipts (parking unknown ones) and receive inbound texts, all or nothing.
+    """Receive inbound texts, then apply receipts (parking unknown ones).
 
-    Inbound texts go to the sender the webhook belongs to; without one (the
-    simulator's in-process callbacks) to the sender owning the number texted.
-    Returns the number of messages whose status changed.
+    Each step is atomic and idempotent, so a provider retrying after a failure
+    halfway repeats nothing; one transaction around both would only add round
+    trips to the hot path. Inbound texts go to the sender the webhook belongs
+    to; without one (the simulator's in-process callbacks) to the sender owning
+    the number texted. Returns the number of messages whose status changed.
     """
     for owner, messages in _inbound_by_sender(provider, parsed.inbound, sender).items():
         inbound_receive(sender=owner, messages=messages)

@@ -70,10 +70,16 @@ def sender_create(
 ) -> Sender:
     """Create a sender whose credentials are checked now and encrypted at rest."""
     sender_credentials_check(provider=provider, credentials=credentials)
+    number = phone_e164(number=phone_number, region=account.default_country)
+    existing = Sender.objects.filter(
+        account=account, provider=provider, phone_number=number
+    )
+    if existing.exists():
+        raise ValidationError(f"{account} already has a {provider} sender {number}.")
     return Sender.objects.create(
         account=account,
         provider=provider,
-        phone_number=phone_e164(number=phone_number, region=account.default_country),
+        phone_number=number,
         name=name,
         credentials_encrypted=credentials_encrypt(dict(credentials)),
     )

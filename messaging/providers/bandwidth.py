@@ -59,9 +59,9 @@ class BandwidthProvider(Provider):
         if outgoing.validity_seconds:
             expiration = timezone.now() + timedelta(seconds=outgoing.validity_seconds)
             request["expiration"] = expiration.isoformat()
+        account_id = credentials["account_id"]
         response = provider_post(
-            f"{settings.BANDWIDTH_API_URL}/api/v2/users/"
-            f"{credentials['account_id']}/messages",
+            f"{settings.BANDWIDTH_API_URL}/api/v2/users/{account_id}/messages",
             json=request,
             auth=(credentials["username"], credentials["password"]),
         )

@@ -52,7 +52,7 @@ class TelnyxProvider(Provider):
         response = provider_post(
             f"{settings.TELNYX_API_URL}/v2/messages",
             json=request,
-            headers={"Authorization": f"Bearer {credentials['api_key']}"},
+            headers={"Authorization": "Bearer " + credentials["api_key"]},
         )
         body = response_json(response)
         if response.status_code != 200:

@@ -199,6 +199,7 @@ def test_campaign_page_draws_bucket_bar(portal_client, account, sender, error_co
         reverse("portal:campaigns_campaign_change", args=[campaign.pk])
     ).content.decode()
     assert '<svg class="stacked-bar"' in html
+    assert '<svg class="deliveries"' in html  # two delivered messages
     assert "Errors by title" in html and error_code.title in html
 
 

@@ -128,3 +128,9 @@ def test_support_form_names_the_missing_key(admin_client, account):
     assert response.status_code == 200
     assert "missing credential &#x27;auth_token&#x27;" in response.content.decode()
     assert not Sender.objects.exists()
+
+
+def test_add_sender_refuses_a_duplicate_number(account):
+    add_sender(account.slug, "twilio", "+13125550199", *credential_args("twilio"))
+    with pytest.raises(CommandError, match="already has a twilio sender"):
+        add_sender(account.slug, "twilio", "3125550199", *credential_args("twilio"))

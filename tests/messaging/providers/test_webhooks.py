@@ -2,8 +2,12 @@
 
 import copy
 import time
+from urllib.parse import urlencode
 
 import pytest
+from twilio.request_validator import RequestValidator
+
+from django.utils.datastructures import MultiValueDict
 
 from messaging.ingest import webhook_ingest
 from messaging.models import Message, MessageEvent, OptOut
@@ -339,7 +343,7 @@ def test_webhook_query_count_is_flat(
         event = copy.deepcopy(payloads.BANDWIDTH_DELIVERED[0])
         event["message"]["id"] = f"bw{n}"
         events.append(event)
-    with django_assert_num_queries(11):  # budget pinned once; must not grow with rows
+    with django_assert_num_queries(9):  # budget pinned once; must not grow with rows
         assert signed_post(client, sender, events).status_code == 200
     assert Message.objects.filter(status=Status.DELIVERED).count() == n_receipts
 
@@ -351,3 +355,37 @@ def test_ingest_without_a_sender_finds_the_number_texted(gateway_sender, enqueue
     webhook_ingest(provider=provider_for("twilio"), parsed=Parsed(inbound=[text]))
     assert Message.objects.get(direction=Message.Direction.INBOUND).sender == sender
     assert OptOut.objects.filter(account=sender.account, phone="+13125550100").exists()
+
+
+def test_inbound_help_gets_the_account_help_reply(client, gateway_sender, enqueued):
+    sender = gateway_sender("bandwidth")
+    payload = payloads.bandwidth_inbound("help", sender_number=sender.phone_number)
+    assert signed_post(client, sender, payload).status_code == 200
+    reply = Message.objects.get(direction=Message.Direction.OUTBOUND)
+    assert reply.body == sender.account.help_reply
+    assert not OptOut.objects.exists()
+
+
+def test_twilio_signature_over_the_url_with_default_port(
+    client, gateway_sender, settings
+):
+    # Twilio signs https URLs with or without ":443"; both must verify.
+    settings.PORTAL_PUBLIC_URL = "https://sms.example.org"
+    sender = gateway_sender("twilio")
+    message = outbound(sender, "SM1f0e...")
+    path = webhook_path(sender)
+    signature = RequestValidator("twilio-token").compute_signature(
+        "https://sms.example.org:443" + path,
+        MultiValueDict(
+            {key: [value] for key, value in payloads.TWILIO_UNDELIVERED.items()}
+        ),
+    )
+    response = client.post(
+        path,
+        urlencode(payloads.TWILIO_UNDELIVERED),
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": signature},
+    )
+    assert response.status_code == 200
+    message.refresh_from_db()
+    assert message.status == Status.UNDELIVERED

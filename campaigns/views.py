@@ -25,6 +25,7 @@ from messaging.statuses import BUCKET_MEANING, STATUS_MEANING, Bucket
 
 DRILL_DOWN_PAGE = 50
 HISTORY_LIMIT = 200  # newest entries shown in a lead's timeline
+MAX_BAR_WIDTH = 6  # percent of the chart: a lone hour stays a bar, not a slab
 
 NUMBER_ADVICE_TEXT = {
     ErrorCode.NumberAdvice.REMOVE: "Number looks invalid: update or remove it.",
@@ -62,7 +63,7 @@ def campaign_detail(request: HttpRequest, model_admin, object_id: str) -> HttpRe
             "hour": hour,
             "n": n,
             "x": round(i * bar, 3),
-            "width": round(bar * 0.9, 3),
+            "width": round(min(bar * 0.9, MAX_BAR_WIDTH), 3),
             "height": round(40 * n / peak, 3),
             "y": round(40 - 40 * n / peak, 3),
         }

@@ -29,10 +29,11 @@ class MessageFilterSet(django_filters.FilterSet):
     """The SMS log's filters: status, bucket, campaign, direction, error, dates, number."""
 
     q = django_filters.CharFilter(method="search_number", label="Number")
-    status = django_filters.ChoiceFilter(choices=Status.choices)
+    status = django_filters.ChoiceFilter(choices=Status.choices, label="Status")
     bucket = django_filters.ChoiceFilter(
         choices=[(b.value, b.label) for b in MESSAGE_BUCKETS],
         method="filter_bucket",
+        label="Bucket",
     )
     campaign = django_filters.ModelChoiceFilter(queryset=_campaigns)
     direction = django_filters.ChoiceFilter(choices=Message.Direction.choices)

@@ -163,3 +163,18 @@ def test_other_accounts_data_is_unreachable(page, live_server, data):
     ]:
         response = page.goto(f"{live_server.url}{path}")
         assert response.status == 404, path
+
+
+def test_campaign_page_and_sms_log_render(page, live_server, data):
+    ARTIFACTS.mkdir(exist_ok=True)
+    _login(page, live_server, data["user"])
+    page.goto(f"{live_server.url}/campaigns/campaign/{data['campaign'].pk}/change/")
+    page.wait_for_selector("svg.stacked-bar")
+    page.screenshot(path=str(ARTIFACTS / "campaign.png"), full_page=True)
+    page.goto(f"{live_server.url}/messaging/message/?bucket=error")
+    help_icon = page.locator("button.help-icon").first
+    help_icon.focus()
+    page.locator(f"#{help_icon.get_attribute('aria-describedby')}").wait_for(
+        state="visible"
+    )
+    page.screenshot(path=str(ARTIFACTS / "sms-log.png"), full_page=True)

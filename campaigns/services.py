@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from campaigns.launch import (
@@ -83,20 +83,16 @@ def campaigns_close(*, now: datetime | None = None) -> int:
 def campaigns_mark_in_progress(*, now: datetime | None = None) -> int:
     """Move processing campaigns whose first message reached a provider to in progress."""
     now = now or timezone.now()
-    processing = Campaign.objects.filter(state=Campaign.State.PROCESSING).values("pk")
-    first_sent = (
-        Message.objects.filter(campaign__in=processing, sent_at__isnull=False)
-        .values("campaign")
-        .annotate(first=Min("sent_at"))
+    sent = Message.objects.filter(campaign=OuterRef("pk"), sent_at__isnull=False)
+    first_sent = sent.order_by("sent_at").values("sent_at")[:1]
+    # One UPDATE for every campaign at once; the state guard makes a re-run a no-op.
+    return Campaign.objects.filter(
+        Exists(sent), state=Campaign.State.PROCESSING
+    ).update(
+        state=Campaign.State.IN_PROGRESS,
+        first_sent_at=Subquery(first_sent),
+        updated_at=now,
     )
-    moved = 0
-    for row in first_sent:
-        moved += Campaign.objects.filter(
-            pk=row["campaign"], state=Campaign.State.PROCESSING
-        ).update(
-            state=Campaign.State.IN_PROGRESS, first_sent_at=row["first"], updated_at=now
-        )
-    return moved
 
 
 @transaction.atomic

@@ -24,20 +24,11 @@ from messaging.senders import (
     sender_credentials_set,
     sender_webhook_url,
 )
-from portal.sites import support_site
+from portal.sites import ReadOnlyAdminMixin, support_site
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """History is evidence: support reads it and never edits it."""
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(ErrorCode, site=support_site)
@@ -197,7 +188,7 @@ class SenderAdmin(admin.ModelAdmin):
 
 
 @admin.register(OptOut, site=support_site)
-class OptOutAdmin(admin.ModelAdmin):
+class OptOutAdmin(ReadOnlyAdmin):
     list_display = ["phone", "account", "source", "detail", "created_at"]
     list_filter = ["source", "created_at"]
     search_fields = ["phone"]
@@ -206,15 +197,6 @@ class OptOutAdmin(admin.ModelAdmin):
     actions = ["opt_in_selected"]
 
     # Opt-outs change only through the audited services, never by editing rows.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
     @admin.action(description="Opt selected numbers back in (audited)")
     def opt_in_selected(self, request: HttpRequest, queryset) -> None:
         from messaging.optouts import opt_in_record

@@ -23,6 +23,7 @@ from messaging.providers.base import (
 )
 from messaging.services import (
     StatusUpdate,
+    message_events_record_moves,
     messages_apply_statuses,
     messages_claim_parked_receipts,
 )
@@ -76,16 +77,11 @@ def _claim(message_ids: Sequence[int], now: datetime) -> list[Message]:
             updated_at=now,
             send_tries=F("send_tries") + 1,
         )
-        MessageEvent.objects.bulk_create(
-            MessageEvent(
-                message_id=pk,
-                created_at=now,
-                kind=MessageEvent.Kind.SEND,
-                from_status=Status.QUEUED,
-                status=Status.SENDING,
-                applied=True,
-            )
-            for pk in ids
+        message_events_record_moves(
+            moves=[(pk, Status.QUEUED) for pk in ids],
+            status=Status.SENDING,
+            kind=MessageEvent.Kind.SEND,
+            now=now,
         )
     return list(
         Message.objects.filter(pk__in=ids, status=Status.SENDING)
@@ -97,32 +93,43 @@ def _claim(message_ids: Sequence[int], now: datetime) -> list[Message]:
 def _charge(messages: list[Message]) -> tuple[list[Message], list[Message]]:
     """Charge each account for its messages; split into paid and unpayable.
 
-    One guarded UPDATE per account normally; message by message only when the
-    balance cannot cover the whole batch, so the last segments are still used.
+    One guarded UPDATE per account. When the balance cannot cover the whole
+    batch, the messages that fit the balance are charged together, so the last
+    segments are still used; a charge lost to another worker re-reads it.
     """
     paid, unpaid = [], []
     by_account: dict[int, list[Message]] = defaultdict(list)
     for message in messages:
         by_account[message.account_id].append(message)
     for account_id, group in by_account.items():
-        try:
-            credit_charge(
-                account_id=account_id,
-                segments=sum(m.segments for m in group),
-                note="Sent",
-            )
-            paid += group
-        except InsufficientCredit:
-            for message in group:
-                try:
-                    credit_charge(
-                        account_id=account_id, segments=message.segments, note="Sent"
-                    )
-                    paid.append(message)
-                except InsufficientCredit:
-                    unpaid.append(message)
+        affordable = group
+        while affordable:
+            try:
+                credit_charge(
+                    account_id=account_id,
+                    segments=sum(m.segments for m in affordable),
+                    note="Sent",
+                )
+                break
+            except InsufficientCredit:
+                balance = Account.objects.values_list("credit_balance", flat=True).get(
+                    pk=account_id
+                )
+                affordable = _fitting(affordable, balance)
+        paid += affordable
+        unpaid += group[len(affordable) :]
     Message.objects.filter(pk__in=[m.pk for m in paid]).update(billed=True)
     return paid, unpaid
+
+
+def _fitting(messages: list[Message], balance: int) -> list[Message]:
+    """The longest run of messages, in order, whose segments the balance covers."""
+    total = 0
+    for count, message in enumerate(messages):
+        total += message.segments
+        if total > balance:
+            return messages[:count]
+    return messages
 
 
 def _pace(sender: Sender, count: int) -> datetime:
@@ -253,17 +260,12 @@ def _retry_or_fail(messages: list[Message], now: datetime) -> None:
         Message.objects.filter(pk__in=ids, status=Status.SENDING).update(
             status=Status.QUEUED, next_attempt_at=due, billed=False, updated_at=now
         )
-        MessageEvent.objects.bulk_create(
-            MessageEvent(
-                message_id=pk,
-                created_at=now,
-                kind=MessageEvent.Kind.SEND,
-                from_status=Status.SENDING,
-                status=Status.QUEUED,
-                applied=True,
-                payload={"retry_at": due.isoformat(), "reason": "provider unavailable"},
-            )
-            for pk in ids
+        message_events_record_moves(
+            moves=[(pk, Status.SENDING) for pk in ids],
+            status=Status.QUEUED,
+            kind=MessageEvent.Kind.SEND,
+            now=now,
+            payload={"retry_at": due.isoformat(), "reason": "provider unavailable"},
         )
         delay = int((due - now).total_seconds()) + 1
         messages_enqueue(message_ids=ids, countdown=delay)

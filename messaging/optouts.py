@@ -49,6 +49,26 @@ def keyword_intent(text: str) -> Intent | None:
     return None
 
 
+def _audit(
+    *,
+    account_id: int,
+    phone: str,
+    opted_out: bool,
+    source: str,
+    detail: str,
+    actor: AbstractBaseUser | None,
+) -> None:
+    OptOutEvent.objects.create(
+        account_id=account_id,
+        phone=phone,
+        opted_out=opted_out,
+        source=source,
+        detail=detail,
+        actor=actor,
+        created_at=timezone.now(),
+    )
+
+
 @transaction.atomic
 def opt_out_record(
     *,
@@ -65,14 +85,13 @@ def opt_out_record(
         defaults={"source": source, "detail": detail},
     )
     if created:
-        OptOutEvent.objects.create(
+        _audit(
             account_id=account_id,
             phone=phone,
             opted_out=True,
             source=source,
             detail=detail,
             actor=actor,
-            created_at=timezone.now(),
         )
     return created
 
@@ -89,13 +108,12 @@ def opt_in_record(
     """Opt a number back in; True if it was opted out before."""
     deleted, _ = OptOut.objects.filter(account_id=account_id, phone=phone).delete()
     if deleted:
-        OptOutEvent.objects.create(
+        _audit(
             account_id=account_id,
             phone=phone,
             opted_out=False,
             source=source,
             detail=detail,
             actor=actor,
-            created_at=timezone.now(),
         )
     return bool(deleted)

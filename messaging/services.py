@@ -142,6 +142,31 @@ def _write_statuses(
         )
 
 
+def message_events_record_moves(
+    *,
+    moves: Iterable[tuple[int, str]],
+    status: str,
+    kind: str,
+    now: datetime,
+    error: ErrorCode | None = None,
+    payload: dict | None = None,
+) -> None:
+    """Record moves made set-based outside the receipt path (claims, retries, sweeps)."""
+    MessageEvent.objects.bulk_create(
+        MessageEvent(
+            message_id=message_id,
+            created_at=now,
+            kind=kind,
+            from_status=from_status,
+            status=status,
+            error=error,
+            applied=True,
+            payload=payload or {},
+        )
+        for message_id, from_status in moves
+    )
+
+
 def message_apply_status(*, message_id: int, update: StatusUpdate) -> bool:
     """Apply one update to one message; True if its status changed."""
     return messages_apply_statuses(updates=[(message_id, update)]) == 1

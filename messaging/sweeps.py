@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from messaging.catalog import portal_error
 from messaging.models import ErrorCode, Message, MessageEvent
+from messaging.services import message_events_record_moves
 from messaging.statuses import Status, is_final, sources_for
 from portal.models import Account
 
@@ -40,17 +41,12 @@ def _sweep(
             if is_final(status):
                 fields["final_at"] = now
             Message.objects.filter(pk__in=[pk for pk, _ in ids]).update(**fields)
-            MessageEvent.objects.bulk_create(
-                MessageEvent(
-                    message_id=pk,
-                    created_at=now,
-                    kind=MessageEvent.Kind.SWEEP,
-                    from_status=from_status,
-                    status=status,
-                    error=error,
-                    applied=True,
-                )
-                for pk, from_status in ids
+            message_events_record_moves(
+                moves=ids,
+                status=status,
+                kind=MessageEvent.Kind.SWEEP,
+                now=now,
+                error=error,
             )
             moved += len(ids)
 

@@ -99,7 +99,20 @@ portal_site = PortalSite(name="portal")
 support_site = SupportSite(name="support")
 
 
-class TenantAdminMixin:
+class ReadOnlyAdminMixin:
+    """Nothing is added, edited or deleted here; rows change only through services."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class TenantAdminMixin(ReadOnlyAdminMixin):
     """Scope a portal ModelAdmin to the user's accounts: querysets, choices and URLs.
 
     `account_path` is the lookup from the model to its Account.
@@ -125,15 +138,6 @@ class TenantAdminMixin:
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         return self.admin_site.has_permission(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     def _scope_field(self, field, request: HttpRequest, kwargs: dict[str, Any]):
         model = field.remote_field.model

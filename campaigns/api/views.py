@@ -52,6 +52,14 @@ def lead_list_for_api(*, account_id: int):
     )
 
 
+def _account_lists(account, list_ids: list[int]) -> list[LeadList]:
+    """The account's lists with these ids; an id of another account is an error."""
+    lists = list(LeadList.objects.filter(account=account, pk__in=list_ids))
+    if len(lists) != len(set(list_ids)):
+        raise DomainError("Unknown list.", code="unknown_list")
+    return lists
+
+
 class LeadListCreateApi(AccountScopedMixin, generics.ListAPIView):
     """Leads (filter by list, opt-out state, number advice); POST adds one."""
 
@@ -68,12 +76,7 @@ class LeadListCreateApi(AccountScopedMixin, generics.ListAPIView):
                 raise DomainError(parsed.reason, code="invalid_number")
             data["phone"] = parsed.e164
         if "lists" in data:
-            lists = list(
-                LeadList.objects.filter(account=self.account, pk__in=data["lists"])
-            )
-            if len(lists) != len(set(data["lists"])):
-                raise DomainError("Unknown list.", code="unknown_list")
-            data["lists"] = lists
+            data["lists"] = _account_lists(self.account, data["lists"])
         return data
 
     def _render(self, lead_id: int, code: int) -> Response:
@@ -240,12 +243,7 @@ class CampaignListCreateApi(AccountScopedMixin, generics.ListAPIView):
         if "sender" in data:
             data["sender_id"] = data.pop("sender")
         if "lists" in data:
-            lists = list(
-                LeadList.objects.filter(account=self.account, pk__in=data["lists"])
-            )
-            if len(lists) != len(set(data["lists"])):
-                raise DomainError("Unknown list.", code="unknown_list")
-            data["lists"] = lists
+            data["lists"] = _account_lists(self.account, data["lists"])
         return data
 
     def _render(self, campaign_id: int, code: int) -> Response:

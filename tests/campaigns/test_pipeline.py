@@ -244,3 +244,34 @@ def test_a_campaign_closes_once_its_receipts_are_in(
     campaigns_close()
     campaign.refresh_from_db()
     assert (campaign.state, campaign.result) == ("done", "partial")
+
+
+def test_credit_running_out_mid_batch_sends_what_it_covers_and_rejects_the_rest(
+    campaign,
+):
+    from messaging.dispatch import messages_send
+
+    # given three one-segment messages and credit for two
+    expires_at = timezone.now() + timedelta(hours=1)
+    ids = [
+        m.pk
+        for m in MessageFactory.create_batch(
+            3, campaign=campaign, segments=1, expires_at=expires_at
+        )
+    ]
+    Message.objects.filter(pk__in=ids).update(phone="+15005550000")
+    campaign.account.credit_balance = 2
+    campaign.account.save()
+    # when the batch is sent
+    messages_send(message_ids=ids)
+    # then the first two went out, the last is rejected for credit, nothing overdrawn
+    outcomes = [
+        (m.status, m.error.code if m.error else None, m.billed)
+        for m in Message.objects.filter(pk__in=ids)
+        .order_by("pk")
+        .select_related("error")
+    ]
+    assert outcomes[:2] == [("sent", None, True), ("sent", None, True)]
+    assert outcomes[2] == ("rejected", "insufficient_credit", False)
+    campaign.account.refresh_from_db()
+    assert campaign.account.credit_balance == 0

@@ -1,14 +1,22 @@
 """Webhook throughput: signed Twilio status callbacks against a bare view, one server.
 
-    python bench/webhooks.py --seconds 20 --json
+    python bench/webhooks.py --seconds 20 --json [--worker-during-load]
 
 Serves the portal with gunicorn on 127.0.0.1 (PostgreSQL: BENCH_WEBHOOKS_DATABASE_URL, by default
 its own database portal_bench_webhooks),
 loads POST /webhooks/twilio/<sender>/ with wrk, each request a correctly
-signed "delivered" callback for a different existing message, then loads a
-bare Django view returning 200 under the same server settings. Prints
-webhook_rps, bare_rps, their ratio, p99 latencies and lost_updates:
-callbacks answered 2xx whose update is not in the database (must be 0).
+signed "delivered" callback for a different existing message, and a bare
+Django view returning 200 under the same server settings, the two loads
+alternating in slices.
+
+The webhook only records each callback; a real Celery worker on the `status`
+queue (broker: CELERY_BROKER_URL, by default Redis DB 0 on 127.0.0.1) applies
+them, started every second as beat's apply-webhooks entry does. It runs after
+the load, or beside the server during it with --worker-during-load (everything
+on one machine). Prints webhook_rps, bare_rps, their ratio, p99 latencies,
+how long the worker took to apply the backlog, and lost_updates: callbacks
+answered 2xx whose update is not in the database once the worker is done
+(must be 0).
 
 Run as a script it drives the benchmark; imported by gunicorn (bench.webhooks:
 application) it is the server: the portal's URLs plus /bench/bare/.
@@ -21,12 +29,15 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlencode
+from urllib.request import Request, urlopen
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/portal_bench_webhooks"
+DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/0"
 # Twice the cores plus one, as gunicorn's docs suggest for sync workers.
 WORKERS = 2 * (os.cpu_count() or 1) + 1
 # The connection count of the measurements in ARCHITECTURE.md section 9.
@@ -34,13 +45,24 @@ CONNECTIONS = 16
 THREADS = 2
 # Signed requests prepared per second of load: more than the webhook serves,
 # so that each accepted callback is about a message no other one touched.
-MESSAGES_PER_SECOND = 2000
+MESSAGES_PER_SECOND = 4000
 AUTH_TOKEN = "bench-auth-token"
+# The status worker: one process per core, as on a one-machine deployment.
+WORKER_CONCURRENCY = os.cpu_count() or 1
+DRAIN_TIMEOUT_SECONDS = 600
+WARM_UP_SECONDS = 2
+# The two loads alternate in this many slices each, so that a change in the
+# machine's other load during the run weighs on both alike.
+SLICES = 4
 
 # wrk script: each thread walks its own slice of the prepared requests and
-# reports requests, non-2xx answers and latency percentiles as JSON.
+# reports requests, non-2xx answers and latency percentiles as JSON. The
+# requests are read line by line: LuaJIT refuses a table literal of 80k rows.
 WRK_SCRIPT = """
-local requests = dofile("%(data)s")
+local requests = {}
+for line in io.lines("%(data)s") do
+  table.insert(requests, {line:match("([^\t]*)\t([^\t]*)\t(.*)")})
+end
 local threads, counter = {}, 0
 function setup(thread)
   counter = counter + 1
@@ -48,7 +70,7 @@ function setup(thread)
   table.insert(threads, thread)
 end
 function init(args)
-  index = id
+  index = id + %(offset)d
 end
 function request()
   local item = requests[(index - 1) %% #requests + 1]
@@ -67,10 +89,6 @@ function done(summary, latency, requests)
     latency:percentile(50) / 1000, latency:percentile(99) / 1000))
 end
 """
-
-
-def lua_string(text: str) -> str:
-    return json.dumps(text)  # JSON string escapes are valid Lua for ASCII text
 
 
 def database_create(url: str) -> None:
@@ -127,12 +145,11 @@ def fixtures_create(count: int):
 
 
 def requests_write(path: str, sids: list[str], public_url: str, target: Path) -> None:
-    """Write every signed callback as a Lua table for wrk."""
+    """Write every signed callback for wrk: path, signature and body, tab-separated."""
     from twilio.request_validator import RequestValidator
 
     validator = RequestValidator(AUTH_TOKEN)
     with target.open("w") as out:
-        out.write("return {\n")
         for sid in sids:
             form = {
                 "MessageSid": sid,
@@ -146,9 +163,7 @@ def requests_write(path: str, sids: list[str], public_url: str, target: Path) ->
             }
             signature = validator.compute_signature(public_url + path, form)
             body = urlencode(form)
-            fields = ", ".join(lua_string(text) for text in (path, signature, body))
-            out.write("{" + fields + "},\n")
-        out.write("}\n")
+            out.write("\t".join((path, signature, body)) + "\n")
 
 
 def free_port() -> int:
@@ -157,13 +172,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def server_wait(port: int, timeout: float = 30) -> None:
+def server_wait(url: str, timeout: float = 60) -> None:
+    """Wait until gunicorn answers url with 200."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
+        try:
+            with urlopen(Request(url, method="POST"), timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
     raise RuntimeError("gunicorn did not start")
 
 
@@ -180,9 +198,60 @@ def wrk_run(url: str, script: Path, seconds: int) -> dict:
         url,
     ]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    result = json.loads(output.strip().splitlines()[-1])
-    result["rps"] = result["requests"] / result["seconds"]
-    return result
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def wrk_total(slices: list[dict]) -> dict:
+    """One figure from the slices of a load; p99 is the worst slice's (an upper bound)."""
+    total = {key: sum(part[key] for part in slices) for key in ("requests", "failed")}
+    seconds = sum(part["seconds"] for part in slices)
+    return total | {
+        "rps": total["requests"] / seconds,
+        "p99_ms": max(part["p99_ms"] for part in slices),
+    }
+
+
+def worker_start(environment: dict[str, str]) -> subprocess.Popen:
+    """A Celery worker on the status queue, as deployed."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "--app=portal",
+            "worker",
+            "--queues=status",
+            f"--concurrency={WORKER_CONCURRENCY}",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=environment,
+    )
+
+
+def beat_imitate(stop: threading.Event) -> None:
+    """Start the status task every second until stopped, as beat's apply-webhooks entry does."""
+    from messaging.tasks import apply_status_batch_task
+
+    while True:
+        apply_status_batch_task.apply_async(expires=10)
+        if stop.wait(1.0):
+            return
+
+
+def drain_wait(sender) -> tuple[int, float]:
+    """Wait for the worker to apply the sender's recorded callbacks; return backlog and seconds."""
+    from messaging.models import WebhookEvent
+
+    pending = WebhookEvent.objects.filter(sender=sender)
+    backlog = left = pending.count()
+    start = time.monotonic()
+    while left and time.monotonic() - start < DRAIN_TIMEOUT_SECONDS:
+        time.sleep(0.1)
+        left = pending.count()
+    return backlog, time.monotonic() - start
 
 
 def lost_updates(sender, accepted: int) -> int:
@@ -206,6 +275,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--json", action="store_true", help="Print one JSON object.")
+    parser.add_argument(
+        "--worker-during-load",
+        action="store_true",
+        help="Run the status worker beside the server during the load.",
+    )
     options = parser.parse_args()
 
     # Its own database: other benchmarks truncate and bulk-load theirs.
@@ -218,6 +292,7 @@ def main() -> None:
         "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "bench-" + "x" * 50),
         "PORTAL_PUBLIC_URL": public_url,
         "DJANGO_LOG_LEVEL": "WARNING",
+        "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", DEFAULT_BROKER_URL),
     }
     os.environ.update(environment)
     sys.path.insert(0, str(ROOT))
@@ -231,18 +306,29 @@ def main() -> None:
     import django
 
     django.setup()
+    worker = worker_start(environment)  # boots while the fixtures are written
+    ticking = threading.Event()
+    beat = threading.Thread(target=beat_imitate, args=(ticking,))
     sender, sids = fixtures_create(options.seconds * MESSAGES_PER_SECOND)
     path = f"/webhooks/twilio/{sender.uuid}/"
 
     with tempfile.TemporaryDirectory() as work:
-        data = Path(work) / "requests.lua"
+        data = Path(work) / "requests.tsv"
         requests_write(path, sids, public_url, data)
-        script = Path(work) / "callbacks.lua"
-        script.write_text(WRK_SCRIPT % {"data": data, "threads": THREADS})
-        bare_data = Path(work) / "bare.lua"
+        scripts = []  # each slice starts at its own share of the callbacks
+        for number in range(SLICES):
+            script = Path(work) / f"callbacks-{number}.lua"
+            offset = number * len(sids) // SLICES
+            script.write_text(
+                WRK_SCRIPT % {"data": data, "threads": THREADS, "offset": offset}
+            )
+            scripts.append(script)
+        bare_data = Path(work) / "bare.tsv"
         requests_write("/bench/bare/", sids[:1000], public_url, bare_data)
         bare_script = Path(work) / "bare-callbacks.lua"
-        bare_script.write_text(WRK_SCRIPT % {"data": bare_data, "threads": THREADS})
+        bare_script.write_text(
+            WRK_SCRIPT % {"data": bare_data, "threads": THREADS, "offset": 0}
+        )
         server = subprocess.Popen(
             [
                 sys.executable,
@@ -257,12 +343,29 @@ def main() -> None:
             env=environment,
         )
         try:
-            server_wait(port)
-            webhook = wrk_run(public_url + path, script, options.seconds)
-            bare = wrk_run(public_url + "/bench/bare/", bare_script, options.seconds)
+            server_wait(public_url + "/bench/bare/")
+            # Unmeasured: every gunicorn worker has booted before the loads.
+            wrk_run(public_url + "/bench/bare/", bare_script, WARM_UP_SECONDS)
+            if options.worker_during_load:
+                beat.start()
+            slice_seconds = max(options.seconds // SLICES, 1)
+            bare_slices, webhook_slices = [], []
+            for script in scripts:
+                bare_slices.append(
+                    wrk_run(public_url + "/bench/bare/", bare_script, slice_seconds)
+                )
+                webhook_slices.append(wrk_run(public_url + path, script, slice_seconds))
+            bare, webhook = wrk_total(bare_slices), wrk_total(webhook_slices)
+            if not options.worker_during_load:
+                beat.start()
+            backlog, drain_seconds = drain_wait(sender)
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            ticking.set()
+            for process in (server, worker):
+                process.terminate()
+                process.wait(timeout=60)
+
+    from django.conf import settings
 
     accepted = webhook["requests"] - webhook["failed"]
     figures = {
@@ -273,8 +376,13 @@ def main() -> None:
         "bare_p99_ms": round(bare["p99_ms"], 1),
         "webhook_failed": webhook["failed"],
         "lost_updates": lost_updates(sender, accepted),
-        "seconds": options.seconds,
+        "backlog_after_load": backlog,
+        "drain_seconds": round(drain_seconds, 1),
+        "worker_during_load": options.worker_during_load,
+        "seconds": slice_seconds * SLICES,
         "workers": WORKERS,
+        # Persistent connections, as production runs (0 would reconnect per request).
+        "conn_max_age": settings.DATABASES["default"]["CONN_MAX_AGE"],
         "connections": CONNECTIONS,
     }
     if options.json:

@@ -1,10 +1,12 @@
-"""Support site: leads, lists and campaigns."""
+"""Support site: leads, lists, lead imports and campaigns."""
 
 from django.contrib import admin
+from django.template.loader import render_to_string
 from django.utils.translation import ngettext
 
-from campaigns.models import Campaign, Lead, LeadList
-from portal.sites import support_site
+from campaigns.models import Campaign, Lead, LeadImport, LeadList
+from campaigns.views import IMPORT_ERRORS_SHOWN
+from portal.sites import ReadOnlyAdminMixin, progress_bar, support_site
 
 
 @admin.register(LeadList, site=support_site)
@@ -91,4 +93,60 @@ class CampaignAdmin(admin.ModelAdmin):
             "campaign_suppress_permanent",
             "%d number suppressed.",
             "%d numbers suppressed.",
+        )
+
+
+@admin.register(LeadImport, site=support_site)
+class LeadImportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Imports of every account: progress, counts, why a file failed, its bad rows."""
+
+    list_display = [
+        "__str__",
+        "account",
+        "status",
+        "progress",
+        "rows_imported",
+        "rows_failed",
+        "created_at",
+    ]
+    list_filter = ["status", "created_at"]
+    list_select_related = ["account"]
+    search_fields = ["filename"]
+    raw_id_fields = ["account", "lead_list", "created_by"]
+    show_full_result_count = False
+    fields = [
+        "account",
+        "lead_list",
+        "filename",
+        "status",
+        "progress",
+        "rows_imported",
+        "rows_created",
+        "rows_failed",
+        "failure_reason",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "error_report",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        # The report of bad rows can be long; only an import's own page reads it.
+        return super().get_queryset(request).defer("errors")
+
+    @admin.display(description="Progress")
+    def progress(self, imp: LeadImport) -> str:
+        return progress_bar(done=imp.rows_done, total=imp.rows_total)
+
+    @admin.display(description="Bad rows")
+    def error_report(self, imp: LeadImport) -> str:
+        return render_to_string(
+            "campaigns/_import_errors.html",
+            {
+                "job": imp,
+                "errors": imp.errors[:IMPORT_ERRORS_SHOWN],
+                "errors_shown": IMPORT_ERRORS_SHOWN,
+            },
         )

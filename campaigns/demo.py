@@ -1,19 +1,95 @@
-"""The demo account that `make run` shows: leads, lists and a simulated sender."""
+"""Demo data: the account `make run` shows, and whole campaigns run headless on the simulator."""
+
+import logging
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from celery import Celery
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Sum
+from django.test.utils import override_settings
 
-from campaigns.models import Lead, LeadList
-from messaging.models import Sender
-from portal.models import Account, Membership
+from campaigns.launch import campaign_fan_out, campaign_launch
+from campaigns.leads import campaign_create, lead_delete
+from campaigns.models import Campaign, Lead, LeadList
+from campaigns.selectors import (
+    campaign_bucket_counts,
+    campaign_error_counts,
+    errors_by_title,
+)
+from campaigns.services import (
+    campaign_cancel,
+    campaigns_close,
+    campaigns_mark_in_progress,
+)
+from messaging.catalog import portal_error
+from messaging.dispatch import messages_send
+from messaging.models import Message, MessageEvent, Sender
+from messaging.providers.simulator import MAGIC_NUMBERS, sends_recorded
+from messaging.services import StatusUpdate, messages_apply_statuses
+from messaging.statuses import FINAL, Bucket, Status
+from portal.models import Account, CreditEntry, Membership
+
+Build = Callable[[Campaign, AbstractBaseUser], None]  # takes a demo campaign on
 
 DEMO_LEADS = 200
 DEMO_FIRST_NAMES = ["Ana", "Ben", "Chloe", "David", "Esther", "Felix", "Grace", "Hugo"]
+DEMO_BODY = "Hi {first_name}, a word from Demo Church: see you on Sunday!"
+DEMO_THROUGHPUT = 50  # messages per second: a toll-free number's pace
+UNREAD_BROKER = "memory://localhost/"  # with a host: kombu warns about URLs without one
+# A headless run measures the pipeline, not a carrier's limit: the simulator takes
+# anything, so its sender allows the most a PositiveSmallIntegerField holds.
+RUN_THROUGHPUT = 32_000
+RUN_BODY = "Hi {first_name}, see you Sunday!"
+# The buckets a campaign's messages fall in (inbound texts and deleted leads are
+# not messages of the campaign): they add up to the campaign's messages.
+MESSAGE_BUCKETS = [
+    Bucket.IN_QUEUE,
+    Bucket.OUTBOX,
+    Bucket.SENT,
+    Bucket.ERROR,
+    Bucket.UNKNOWN,
+    Bucket.CANCELED,
+]
+
+
+def demo_seed() -> Account:
+    """Create the demo account with a campaign in every state; a second run changes nothing.
+
+    Campaigns are built through the launch, dispatch, receipt and cancel
+    services with the simulator, so their messages have real histories. Each
+    is built once, found again by its name. Not atomic as a whole: the tasks
+    it runs in this process need their transactions committed.
+    """
+    account, user, sender = _demo_account()
+    lists = _demo_lists(account)
+    for name, targets, build in DEMO_CAMPAIGNS:
+        if not Campaign.objects.filter(account=account, name=name).exists():
+            build(
+                campaign_create(
+                    account_id=account.pk,
+                    name=name,
+                    sender=sender,
+                    body=DEMO_BODY,
+                    lists=[lists[target] for target in targets],
+                ),
+                user,
+            )
+    campaigns_mark_in_progress()
+    campaigns_close()
+    return account
 
 
 @transaction.atomic
-def demo_seed() -> Account:
-    """Create the demo account and its data; running it again changes nothing."""
+def _demo_account() -> tuple[Account, AbstractBaseUser, Sender]:
     account, _ = Account.objects.get_or_create(
         slug="demo", defaults={"name": "Demo Church", "credit_balance": 100_000}
     )
@@ -26,26 +102,316 @@ def demo_seed() -> Account:
     Membership.objects.get_or_create(
         user=user, account=account, defaults={"role": Membership.Role.OWNER}
     )
-    Sender.objects.get_or_create(
+    sender, _ = Sender.objects.get_or_create(
         account=account,
         provider="simulator",
         phone_number="+15550100001",
-        defaults={"name": "Demo number (simulated)", "throughput_per_second": 50},
+        defaults={
+            "name": "Demo number (simulated)",
+            "throughput_per_second": DEMO_THROUGHPUT,
+        },
     )
-    members, _ = LeadList.objects.get_or_create(account=account, name="Members")
-    Lead.objects.bulk_create(
-        [
-            Lead(
-                account=account,
-                phone=f"+1202555{n:04d}",
-                first_name=DEMO_FIRST_NAMES[n % len(DEMO_FIRST_NAMES)],
-                last_name=f"Member {n}",
+    return account, user, sender
+
+
+@transaction.atomic
+def _demo_lists(account: Account) -> dict[str, LeadList]:
+    """The lists the campaigns target, with their leads; the deleted ones stay deleted."""
+    people = {
+        "Members": [
+            (
+                f"+1202555{n:04d}",
+                DEMO_FIRST_NAMES[n % len(DEMO_FIRST_NAMES)],
+                f"Member {n}",
             )
             for n in range(DEMO_LEADS)
         ],
+        "Choir": [
+            (
+                f"+1202556{n:04d}",
+                DEMO_FIRST_NAMES[n % len(DEMO_FIRST_NAMES)],
+                f"Singer {n}",
+            )
+            for n in range(12)
+        ],
+        "Youth group": [
+            (
+                f"+1202557{n:04d}",
+                DEMO_FIRST_NAMES[n % len(DEMO_FIRST_NAMES)],
+                f"Youth {n}",
+            )
+            for n in range(30)
+        ]
+        # One certain delivery and one certain error: "Partially received".
+        + [("+15005550000", "Test", "Delivered"), ("+15005550003", "Test", "Spam")],
+        "Old contacts": [
+            (
+                f"+1202558{n:04d}",
+                DEMO_FIRST_NAMES[n % len(DEMO_FIRST_NAMES)],
+                f"Old contact {n}",
+            )
+            for n in range(15)
+        ],
+        # The simulator's test numbers: each forces one outcome (simulator.py).
+        "Test numbers": [
+            (phone, "Test", outcome.replace("_", " "))
+            for phone, outcome in MAGIC_NUMBERS.items()
+        ],
+    }
+    Lead.objects.bulk_create(
+        [
+            Lead(account=account, phone=phone, first_name=first, last_name=last)
+            for members in people.values()
+            for phone, first, last in members
+        ],
         ignore_conflicts=True,
     )
-    members.leads.add(
-        *Lead.objects.filter(account=account).values_list("pk", flat=True)
+    ids = dict(Lead.objects.filter(account=account).values_list("phone", "pk"))
+    lists = {}
+    for name, members in people.items():
+        lists[name], _ = LeadList.objects.get_or_create(account=account, name=name)
+        lists[name].leads.add(*(ids[phone] for phone, _, _ in members))
+    return lists
+
+
+@contextmanager
+def _tasks_left_queued() -> Iterator[None]:
+    """Publish tasks to an in-memory broker no worker reads, as if lost in a restart.
+
+    Their messages stay queued (or sent, for lost receipts) until a running
+    worker's requeue sweep picks them up, as it would after a broker crash.
+    """
+    from portal.celery import app
+
+    with Celery("demo-unread", broker=UNREAD_BROKER, set_as_current=True):
+        try:
+            yield
+        finally:
+            app.set_current()
+
+
+def _send(campaign: Campaign, *, receipts: bool, count: int | None = None) -> None:
+    """Send `count` of the campaign's queued messages (all by default), newest first.
+
+    Newest first: the test numbers, added last, go out in the first batch.
+    Without receipts the simulator's callbacks are lost: the messages stay
+    in the outbox, awaiting a response from the destination carrier.
+    """
+    ids = list(
+        Message.objects.filter(campaign=campaign, status=Status.QUEUED)
+        .order_by("-pk")
+        .values_list("pk", flat=True)[:count]
     )
-    return account
+    tasks = _tasks_in_process() if receipts else _tasks_left_queued()
+    with tasks, override_settings(SIMULATOR_RECEIPT_DELAY=0):
+        messages_send(message_ids=ids)
+
+
+def _launch(campaign: Campaign, user: AbstractBaseUser) -> None:
+    """Launch and fan out; the send tasks are lost, so every message stays queued."""
+    with _tasks_left_queued():
+        campaign_launch(campaign_id=campaign.pk, launched_by=user)
+        campaign_fan_out(campaign_id=campaign.pk)
+
+
+def _done_with(mix: dict[str, int]) -> Build:
+    """A campaign sent in full, every outcome drawn from the mix (no silent ones)."""
+
+    def build(campaign: Campaign, user: AbstractBaseUser) -> None:
+        _launch(campaign, user)
+        with override_settings(SIMULATOR_MIX=mix):
+            _send(campaign, receipts=True)
+
+    return build
+
+
+def _deleted_then_done(campaign: Campaign, user: AbstractBaseUser) -> None:
+    """Two leads deleted before the launch: the campaign counts them, texts the rest."""
+    for lead in campaign.lists.get().leads.order_by("pk")[:2]:
+        lead_delete(lead=lead)
+    _done_with({"delivered": 100})(campaign, user)
+
+
+def _canceled(campaign: Campaign, user: AbstractBaseUser) -> None:
+    _launch(campaign, user)
+    _send(campaign, receipts=True, count=8)
+    campaign_cancel(campaign_id=campaign.pk, actor=user)
+
+
+def _in_progress(campaign: Campaign, user: AbstractBaseUser) -> None:
+    """Some messages settled, some awaiting receipts, some silent too long, some queued."""
+    _launch(campaign, user)
+    _send(campaign, receipts=True, count=130)
+    silent = Message.objects.filter(campaign=campaign, status=Status.SENT)
+    no_receipt = StatusUpdate(
+        status=Status.UNKNOWN,
+        kind=MessageEvent.Kind.SWEEP,
+        error=portal_error("no_receipt"),
+    )
+    # What the mark-unknown sweep does once the receipt wait has passed.
+    messages_apply_statuses(
+        updates=[(pk, no_receipt) for pk in silent.values_list("pk", flat=True)]
+    )
+    _send(campaign, receipts=False, count=40)
+
+
+def _processing(campaign: Campaign, user: AbstractBaseUser) -> None:
+    _launch(campaign, user)
+
+
+def _draft(campaign: Campaign, user: AbstractBaseUser) -> None:
+    """Nothing to do: a draft waits for its launch."""
+
+
+# Name, target lists, how far it goes. Oldest first: the widget lists the newest
+# first. Done campaigns draw from mixes without silent outcomes, so that all
+# their messages end final.
+DEMO_CAMPAIGNS: list[tuple[str, list[str], Build]] = [
+    ("Choir rehearsal moved", ["Choir"], _deleted_then_done),
+    (
+        "Christmas concert",
+        ["Youth group"],
+        _done_with({"delivered": 85, "landline": 5, "spam": 5, "unreachable": 5}),
+    ),
+    (
+        "Old contacts check",
+        ["Old contacts"],
+        _done_with(
+            {"landline": 40, "spam": 20, "unreachable": 20, "unknown_error": 20}
+        ),
+    ),
+    ("Bake sale", ["Youth group"], _canceled),
+    ("Sunday service reminder", ["Members", "Test numbers"], _in_progress),
+    ("Easter egg hunt", ["Youth group"], _processing),
+    ("Harvest festival invitation", ["Members"], _draft),
+]
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    """What became of a headless campaign: the numbers `manage.py demo` prints."""
+
+    campaign_id: int
+    leads: int
+    buckets: dict[str, int]
+    errors: dict[str, int]
+    charged: int
+    seconds: float
+    duplicates_sent: int
+    lost: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@transaction.atomic
+def demo_campaign_create(*, leads: int, throughput: int = RUN_THROUGHPUT) -> Campaign:
+    """A throwaway account with a simulated sender, `leads` leads in a list and a draft.
+
+    The account has no members, so no one's dashboard shows it; its credit
+    covers every lead twice over (the opt-out confirmations are charged too).
+    """
+    stamp = uuid.uuid4().hex[:12]
+    account = Account.objects.create(
+        name=f"Headless run {stamp}",
+        slug=f"run-{stamp}",
+        credit_balance=2 * leads + 100,
+    )
+    sender = Sender.objects.create(
+        account=account,
+        provider="simulator",
+        phone_number="+15550100001",
+        name="Simulated number",
+        throughput_per_second=throughput,
+    )
+    lead_list = LeadList.objects.create(account=account, name="Everyone")
+    created = Lead.objects.bulk_create(
+        Lead(
+            account=account,
+            # +1 212 200-0000 onwards: valid New York numbers, none of them magic.
+            phone=f"+1212{2_000_000 + n}",
+            first_name=DEMO_FIRST_NAMES[n % len(DEMO_FIRST_NAMES)],
+            last_name=f"Lead {n}",
+        )
+        for n in range(leads)
+    )
+    Lead.lists.through.objects.bulk_create(
+        Lead.lists.through(lead_id=lead.pk, leadlist_id=lead_list.pk)
+        for lead in created
+    )
+    campaign = Campaign.objects.create(
+        account=account, name=f"Headless run of {leads}", sender=sender, body=RUN_BODY
+    )
+    campaign.lists.add(lead_list)
+    return campaign
+
+
+@contextmanager
+def _tasks_in_process() -> Iterator[None]:
+    """Run Celery tasks eagerly, in this process, for the duration: no broker, no worker."""
+    from portal.celery import app
+
+    saved = {
+        key: app.conf[key] for key in ("task_always_eager", "task_eager_propagates")
+    }
+    # Each task run eagerly logs its success at INFO: a run would print thousands.
+    trace = logging.getLogger("celery.app.trace")
+    level = trace.level
+    app.conf.update(task_always_eager=True, task_eager_propagates=True)
+    trace.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        app.conf.update(saved)
+        trace.setLevel(level)
+
+
+def demo_campaign_run(*, leads: int, seed: int = 0) -> DemoReport:
+    """Run a campaign of `leads` leads on the simulator through the real tasks, headless.
+
+    The tasks run eagerly and the simulator answers at once, so when the launch
+    returns every message has been sent and its receipts applied: each is final
+    or in the outbox (a receipt that never comes), else the report counts it lost.
+    """
+    from campaigns.tasks import refresh_campaign_states_task
+
+    with tempfile.TemporaryDirectory() as scratch:
+        send_log = Path(scratch) / "sends.log"
+        simulator = override_settings(
+            SIMULATOR_RECEIPT_DELAY=0,
+            SIMULATOR_SEED=seed,
+            SIMULATOR_SEND_LOG=str(send_log),
+        )
+        with _tasks_in_process(), simulator:
+            campaign = demo_campaign_create(leads=leads)
+            started = time.monotonic()
+            campaign_launch(campaign_id=campaign.pk, launched_by=None)
+            refresh_campaign_states_task.delay()
+            seconds = time.monotonic() - started
+        return demo_report(campaign_id=campaign.pk, send_log=send_log, seconds=seconds)
+
+
+def demo_report(*, campaign_id: int, send_log: Path, seconds: float) -> DemoReport:
+    """Count a campaign's outcome; duplicates come from the simulator's own send log."""
+    campaign = Campaign.objects.get(pk=campaign_id)
+    counts = campaign_bucket_counts(campaign_ids=[campaign_id])[campaign_id]
+    errors = errors_by_title(
+        campaign_error_counts(campaign_ids=[campaign_id]).get(campaign_id, [])
+    )
+    charged = CreditEntry.objects.filter(
+        account_id=campaign.account_id,
+        reason__in=[CreditEntry.Reason.CHARGE, CreditEntry.Reason.REFUND],
+    ).aggregate(spent=Sum("delta"))["spent"]
+    messages = Message.objects.filter(campaign_id=campaign_id, superseded=False)
+    uuids = {str(u) for u in messages.values_list("uuid", flat=True)}
+    sends = sends_recorded(send_log)
+    return DemoReport(
+        campaign_id=campaign_id,
+        leads=Lead.objects.filter(lists__campaigns=campaign_id).count(),
+        buckets={bucket.label: counts[bucket] for bucket in MESSAGE_BUCKETS},
+        errors={error["title"]: error["count"] for error in errors},
+        charged=-(charged or 0),
+        seconds=round(seconds, 2),
+        duplicates_sent=sum(1 for u, n in sends.items() if u in uuids and n > 1),
+        lost=messages.exclude(status__in=FINAL | {Status.SENT}).count(),
+    )

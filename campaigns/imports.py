@@ -8,10 +8,15 @@ first two fail the whole file with one clear reason before anything is written.
 import codecs
 import csv
 import re
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -334,12 +339,8 @@ def lead_import_create(
     )
 
 
-def lead_import_save_upload(chunks, *, filename: str) -> Path:
+def lead_import_save_upload(chunks: Iterable[bytes]) -> Path:
     """Store an uploaded file under VAR_DIR/imports for the worker; return its path."""
-    import uuid
-
-    from django.conf import settings
-
     folder = Path(settings.VAR_DIR) / "imports"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{uuid.uuid4().hex}.csv"
@@ -347,3 +348,27 @@ def lead_import_save_upload(chunks, *, filename: str) -> Path:
         for chunk in chunks:
             handle.write(chunk)
     return path
+
+
+def lead_import_upload(
+    *,
+    account_id: int,
+    upload: UploadedFile,
+    list_name: str = "",
+    created_by: AbstractBaseUser | None = None,
+    in_background: bool,
+) -> LeadImport:
+    """Save an uploaded CSV and import it: now, or by a worker once the request commits."""
+    from campaigns.tasks import import_leads_task
+
+    imp = lead_import_create(
+        account_id=account_id,
+        source_path=str(lead_import_save_upload(upload.chunks())),
+        filename=(upload.name or "")[:255],
+        list_name=list_name,
+        created_by=created_by,
+    )
+    if in_background:
+        transaction.on_commit(partial(import_leads_task.delay, imp.pk))
+        return imp
+    return lead_import_run(import_id=imp.pk)

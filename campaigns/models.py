@@ -62,6 +62,14 @@ class Lead(TimeStampedModel):
                 fields=["account", "phone"], name="lead_unique_phone"
             ),
         ]
+        indexes = [
+            # The Deleted leads count starts from an account's few deleted leads.
+            models.Index(
+                fields=["account", "id"],
+                condition=Q(deleted_at__isnull=False),
+                name="lead_deleted",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name or self.phone

@@ -8,8 +8,13 @@ from django.http import Http404
 from django.urls import path
 
 from campaigns import views
-from campaigns.models import Campaign, Lead, LeadList
-from portal.sites import TenantAdminMixin, portal_site, request_account_ids
+from campaigns.models import Campaign, Lead, LeadImport, LeadList
+from portal.sites import (
+    TenantAdminMixin,
+    portal_site,
+    progress_bar,
+    request_account_ids,
+)
 
 
 class PortalModelAdmin(TenantAdminMixin, admin.ModelAdmin):
@@ -78,3 +83,29 @@ class LeadListPortalAdmin(PortalModelAdmin):
     @admin.display(description="Leads", ordering="lead_count")
     def lead_count(self, obj) -> int:
         return obj.lead_count
+
+
+@admin.register(LeadImport, site=portal_site)
+class LeadImportPortalAdmin(PortalModelAdmin):
+    """Lead imports: upload a CSV, follow its progress, read the report of bad rows."""
+
+    list_display = ["__str__", "status", "progress", "rows_imported", "rows_failed"]
+    list_filter = ["status"]
+    ordering = ["-created_at", "-pk"]
+
+    def get_queryset(self, request):
+        # The report of bad rows can be long; only an import's own page reads it.
+        return super().get_queryset(request).defer("errors")
+
+    def has_add_permission(self, request) -> bool:
+        return self.admin_site.has_permission(request)
+
+    @admin.display(description="Progress")
+    def progress(self, imp: LeadImport) -> str:
+        return progress_bar(done=imp.rows_done, total=imp.rows_total)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return views.lead_import_upload_view(request, model_admin=self)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return views.lead_import_detail(request, model_admin=self, object_id=object_id)

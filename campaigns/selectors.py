@@ -3,66 +3,78 @@
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.db.models import Count, Exists, OuterRef
-from django.db.models.functions import TruncHour
+from django.db.models import Count, Exists, F, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce, TruncHour
 
 from campaigns.models import Campaign, Lead
-from messaging.models import ErrorCode, Message
+from messaging.models import ErrorCode, Message, MessageCount
 from messaging.statuses import Bucket, Status, rollup, statuses_in
 
 
 def campaign_bucket_counts(*, campaign_ids: Iterable[int]) -> dict[int, dict[str, int]]:
     """Count each campaign's current messages per bucket, plus its deleted leads.
 
-    Two grouped queries for any number of campaigns.
+    Two queries for any number of campaigns: the count rows summed (exact
+    whether squashed or not), and the deleted leads.
     """
     campaign_ids = list(campaign_ids)
     pairs: dict[int, list[tuple[str, int]]] = defaultdict(list)
     rows = (
-        Message.objects.filter(campaign_id__in=campaign_ids, superseded=False)
+        MessageCount.objects.filter(campaign_id__in=campaign_ids)
         .values_list("campaign_id", "status")
-        .annotate(n=Count("pk"))
+        .annotate(n=Sum("count"))
         .order_by()
     )
     for campaign_id, status, n in rows:
         pairs[campaign_id].append((status, n))
-    deleted_after_launch = dict(
-        Message.objects.filter(
-            campaign_id__in=campaign_ids,
-            superseded=False,
-            lead__deleted_at__isnull=False,
-        )
-        .values_list("campaign_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    before = dict(
-        Campaign.objects.filter(pk__in=campaign_ids).values_list("pk", "deleted_leads")
-    )
+    deleted = _deleted_leads(campaign_ids)
     counts = {}
     for campaign_id in campaign_ids:
         totals = rollup(pairs[campaign_id])
-        totals[Bucket.DELETED_LEADS] = before.get(
-            campaign_id, 0
-        ) + deleted_after_launch.get(campaign_id, 0)
+        totals[Bucket.DELETED_LEADS] = deleted.get(campaign_id, 0)
         counts[campaign_id] = totals
     return counts
 
 
+def _deleted_leads(campaign_ids: list[int]) -> dict[int, int]:
+    """Leads deleted before the fan-out, plus deleted leads with a current message since.
+
+    Read at request time, so it is exact. Per campaign it matches the
+    account's deleted leads (index lead_deleted) against the campaign's
+    current messages (index msg_one_current_per_lead): never a scan of
+    every message or every lead.
+    """
+    current = Message.objects.filter(
+        campaign=OuterRef(OuterRef("pk")), lead=OuterRef("pk"), superseded=False
+    )
+    since = (
+        Lead.objects.filter(
+            Exists(current), account=OuterRef("account"), deleted_at__isnull=False
+        )
+        .values("account")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return dict(
+        Campaign.objects.filter(pk__in=campaign_ids)
+        .values_list("pk", F("deleted_leads") + Coalesce(Subquery(since), 0))
+        .order_by()
+    )
+
+
 def campaign_error_counts(*, campaign_ids: Iterable[int]) -> dict[int, list[dict]]:
     """List each campaign's errors by title, most frequent first, with their meaning."""
-    rows = (
-        Message.objects.filter(
+    rows = list(
+        MessageCount.objects.filter(
             campaign_id__in=list(campaign_ids),
-            superseded=False,
             status__in=statuses_in(Bucket.ERROR),
             error__isnull=False,
         )
         .values_list("campaign_id", "error_id")
-        .annotate(n=Count("pk"))
+        .annotate(n=Sum("count"))
+        .filter(n__gt=0)
         .order_by()
     )
-    rows = list(rows)
     errors = ErrorCode.objects.in_bulk({error_id for _, error_id, _ in rows})
     by_campaign: dict[int, list[dict]] = defaultdict(list)
     for campaign_id, error_id, n in rows:

@@ -11,6 +11,9 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from campaigns.forms import LeadImportUploadForm
+from campaigns.imports import lead_import_upload
+from campaigns.models import LeadImport
 from campaigns.selectors import (
     campaign_deliveries_over_time,
     campaign_error_counts,
@@ -20,10 +23,16 @@ from campaigns.selectors import (
     lead_message_list,
 )
 from campaigns.widgets import WIDGET_BUCKETS, campaign_rows
+from messaging.export_jobs import message_export_create
 from messaging.models import ErrorCode, OptOut, OptOutEvent
 from messaging.statuses import BUCKET_MEANING, STATUS_MEANING, Bucket
+from portal.models import Account
+from portal.sites import request_account_ids
 
 DRILL_DOWN_PAGE = 50
+IMPORT_ERRORS_SHOWN = (
+    500  # bad rows listed on an import's page; the count says the rest
+)
 HISTORY_LIMIT = 200  # newest entries shown in a lead's timeline
 MAX_BAR_WIDTH = 6  # percent of the chart: a lone hour stays a bar, not a slab
 
@@ -83,7 +92,7 @@ def campaign_detail(request: HttpRequest, model_admin, object_id: str) -> HttpRe
     return TemplateResponse(request, "campaigns/campaign_detail.html", context)
 
 
-CAMPAIGN_ACTIONS = {"preview", "launch", "cancel", "resend", "suppress"}
+CAMPAIGN_ACTIONS = {"preview", "launch", "cancel", "resend", "suppress", "export"}
 
 
 @require_POST
@@ -127,6 +136,18 @@ def campaign_action(
             return back
         messages.success(request, "Campaign launched.")
         return back
+    if action == "export":
+        export = message_export_create(
+            account=campaign.account,
+            filters={"campaign": [str(campaign.pk)]},
+            created_by=request.user,
+        )
+        return HttpResponseRedirect(
+            reverse(
+                f"{model_admin.admin_site.name}:messaging_messageexport_change",
+                args=[export.pk],
+            )
+        )
     service, template = {
         "cancel": (
             services.campaign_cancel,
@@ -225,3 +246,44 @@ def lead_history(request: HttpRequest, model_admin, object_id: str) -> HttpRespo
         last_error=last_error,
     )
     return TemplateResponse(request, "campaigns/lead_history.html", context)
+
+
+def lead_import_upload_view(request: HttpRequest, model_admin) -> HttpResponse:
+    """Upload a CSV of leads; a worker imports it while its page shows the progress."""
+    accounts = Account.objects.filter(pk__in=request_account_ids(request))
+    form = LeadImportUploadForm(
+        request.POST or None, request.FILES or None, accounts=accounts
+    )
+    if request.method == "POST" and form.is_valid():
+        imp = lead_import_upload(
+            account_id=form.cleaned_data["account"].pk,
+            upload=form.cleaned_data["file"],
+            list_name=form.cleaned_data["list_name"],
+            created_by=request.user,
+            in_background=True,
+        )
+        return HttpResponseRedirect(
+            reverse(
+                f"{model_admin.admin_site.name}:campaigns_leadimport_change",
+                args=[imp.pk],
+            )
+        )
+    context = _context(model_admin, request, title="Import leads", form=form)
+    return TemplateResponse(request, "campaigns/lead_import_form.html", context)
+
+
+def lead_import_detail(
+    request: HttpRequest, model_admin, object_id: str
+) -> HttpResponse:
+    """An import's progress (the page refreshes while it runs) and its bad rows."""
+    imp = model_admin.get_object(request, object_id)
+    context = _context(
+        model_admin,
+        request,
+        title=str(imp),
+        job=imp,
+        running=imp.status in (LeadImport.Status.PENDING, LeadImport.Status.RUNNING),
+        errors=imp.errors[:IMPORT_ERRORS_SHOWN],
+        errors_shown=IMPORT_ERRORS_SHOWN,
+    )
+    return TemplateResponse(request, "campaigns/lead_import_detail.html", context)

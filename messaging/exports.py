@@ -1,153 +1,223 @@
-"""Message exports: one row per message, streamed from the database, never held whole.
+"""Message exports as CSV: one row per message, streamed in pieces, never held whole.
 
-COLUMNS is the one list of export columns; the SMS log screen and the API
-share it, and message_billable() is the one rule for the "billable" column.
+export_columns() is the one definition of the export: the SMS log screen, the
+API's streamed export and the export files (messaging/export_jobs.py) share
+it. Every column is computed by the database, so no model instance or per-row
+Python is needed: PostgreSQL writes the CSV itself (COPY ... TO STDOUT), and on
+SQLite the csv module writes the rows. Memory stays flat.
 """
 
 import csv
-from collections.abc import Iterator
-from datetime import datetime
+import io
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
 
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    F,
+    Func,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Concat, NullIf, Trim
+from django.http import StreamingHttpResponse
 
 from messaging.models import Message
-from messaging.statuses import Status, bucket_of
+from messaging.statuses import Bucket, Status, statuses_in
 
-# Rows fetched per round trip; large enough to amortise the query, small enough
-# that a chunk of rows with bodies stays a few MB.
-EXPORT_CHUNK_SIZE = 2000
+# Rows per query. Each query costs ~10 ms to plan and start (1M rows: 2000 a
+# chunk took 26 s, 10000 about 15 s on the benchmark); a chunk's CSV, about
+# 350 bytes a message, stays a few MB in memory.
+EXPORT_CHUNK_SIZE = 10000
 
-# (CSV header, values_list field): the order of the export's columns.
-_FIELDS = [
-    ("message_id", "id"),
-    ("message_uuid", "uuid"),
-    ("campaign_id", "campaign_id"),
-    ("campaign", "campaign__name"),
-    ("lead_id", "lead_id"),
-    ("first_name", "lead__first_name"),
-    ("last_name", "lead__last_name"),
-    ("phone", "phone"),
-    ("direction", "direction"),
-    ("body", "body"),
-    ("status", "status"),
-    ("provider", "provider"),
-    ("provider_status", "provider_status"),
-    ("error_code", "error__code"),
-    ("error_title", "error__title"),
-    ("error_meaning", "error__meaning"),
-    ("error_resolution", "error__resolution"),
-    ("error_billable", "error__billable"),
-    ("billed", "billed"),
-    ("segments", "segments"),
-    ("queued_at", "created_at"),
-    ("sent_at", "sent_at"),
-    ("final_at", "final_at"),
-]
-_QUERY_FIELDS = [field for _, field in _FIELDS]
-_INDEX = {field: i for i, field in enumerate(_QUERY_FIELDS)}
-
-COLUMNS: list[str] = [
-    "message_id",
-    "message_uuid",
-    "campaign_id",
-    "campaign",
-    "lead_id",
-    "lead_name",
-    "phone",
-    "direction",
-    "body",
-    "status",
-    "bucket",
-    "provider",
-    "provider_status",
-    "error_code",
-    "error_title",
-    "error_meaning",
-    "error_resolution",
-    "billable",
-    "segments",
-    "queued_at",
-    "sent_at",
-    "delivered_at",
-    "final_at",
-]
+# The one rule for "billable": its error's rule if it failed, else whether it was charged.
+BILLABLE = Q(error__billable=True) | Q(error__isnull=True, billed=True)
 
 
-def message_billable(*, billed: bool, error_billable: bool | None) -> bool:
-    """Whether the message costs credit: its error's rule if it failed, else if charged."""
-    return error_billable if error_billable is not None else billed
+def billable_annotation() -> Case:
+    """BILLABLE as a boolean column (the API's messages)."""
+    return Case(
+        When(BILLABLE, then=Value(True)),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
 
 
-def _iso(value: datetime | None) -> str:
-    return value.isoformat() if value is not None else ""
+def _bucket() -> Case:
+    # Built from statuses_in(): the one mapping of statuses to buckets.
+    return Case(
+        *[
+            When(status__in=statuses_in(bucket), then=Value(bucket.value))
+            for bucket in Bucket
+            if statuses_in(bucket)
+        ],
+        output_field=CharField(),
+    )
 
 
-def message_export_rows(queryset: QuerySet[Message]) -> Iterator[list]:
-    """Yield one list per message in COLUMNS order, streaming in chunks (no model instances)."""
-    i = _INDEX
-    rows = queryset.order_by("pk").values_list(*_QUERY_FIELDS)
-    for row in rows.iterator(chunk_size=EXPORT_CHUNK_SIZE):
-        status = row[i["status"]]
-        final_at = row[i["final_at"]]
-        name = f"{row[i['lead__first_name']] or ''} {row[i['lead__last_name']] or ''}"
-        yield [
-            row[i["id"]],
-            row[i["uuid"]],
-            row[i["campaign_id"]] or "",
-            row[i["campaign__name"]] or "",
-            row[i["lead_id"]] or "",
-            name.strip(),
-            row[i["phone"]],
-            row[i["direction"]],
-            row[i["body"]],
-            status,
-            bucket_of(status).value,
-            row[i["provider"]],
-            row[i["provider_status"]],
-            row[i["error__code"]] or "",
-            row[i["error__title"]] or "",
-            row[i["error__meaning"]] or "",
-            row[i["error__resolution"]] or "",
-            "yes"
-            if message_billable(
-                billed=row[i["billed"]], error_billable=row[i["error__billable"]]
+class IsoTimestamp(Func):
+    """A timestamp as ISO 8601 text in UTC, always with microseconds, made by the database.
+
+    Parsing a million timestamps into datetimes (psycopg's loader under Django
+    runs in Python) only to print them again took a third of an export's time.
+    """
+
+    output_field = CharField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = (
+            "to_char(%(expressions)s AT TIME ZONE 'UTC', "
+            '\'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"\')'
+        )
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # Django stores UTC there as 'YYYY-MM-DD HH:MM:SS[.ffffff]'.
+        template = (
+            "replace(substr(%(expressions)s || '.000000', 1, 26), ' ', 'T') || '+00:00'"
+        )
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
+def _text(expression) -> NullIf:
+    # Empty text as NULL: COPY writes both as an empty field, as the csv module does.
+    return NullIf(expression, Value(""), output_field=CharField())
+
+
+def export_columns() -> dict[str, object]:
+    """The export's columns in order: CSV header -> field name or expression."""
+    return {
+        "message_id": "id",
+        "message_uuid": "uuid",
+        "campaign_id": "campaign_id",
+        "campaign": _text(F("campaign__name")),
+        "lead_id": "lead_id",
+        "lead_name": _text(
+            Trim(
+                Concat(
+                    Coalesce("lead__first_name", Value("")),
+                    Value(" "),
+                    Coalesce("lead__last_name", Value("")),
+                    output_field=CharField(),
+                )
             )
-            else "no",
-            row[i["segments"]],
-            _iso(row[i["created_at"]]),
-            _iso(row[i["sent_at"]]),
-            _iso(final_at) if status == Status.DELIVERED else "",
-            _iso(final_at),
-        ]
+        ),
+        "phone": _text(F("phone")),
+        "direction": _text(F("direction")),
+        "body": _text(F("body")),
+        "status": _text(F("status")),
+        "bucket": _text(_bucket()),
+        "provider": _text(F("provider")),
+        "provider_status": _text(F("provider_status")),
+        "error_code": _text(F("error__code")),
+        "error_title": _text(F("error__title")),
+        "error_meaning": _text(F("error__meaning")),
+        "error_resolution": _text(F("error__resolution")),
+        "billable": Case(
+            When(BILLABLE, then=Value("yes")),
+            default=Value("no"),
+            output_field=CharField(),
+        ),
+        "segments": "segments",
+        "queued_at": IsoTimestamp("created_at"),
+        "sent_at": IsoTimestamp("sent_at"),
+        "delivered_at": Case(
+            When(status=Status.DELIVERED, then=IsoTimestamp("final_at")),
+            default=None,
+            output_field=CharField(),
+        ),
+        "final_at": IsoTimestamp("final_at"),
+    }
 
 
-class _Echo:
-    """A file-like sink whose write() hands the line back (Django's streaming CSV recipe)."""
-
-    def write(self, value: str) -> str:
-        return value
+COLUMNS: list[str] = list(export_columns())
 
 
-def message_export_csv(queryset: QuerySet[Message]) -> Iterator[str]:
-    """Yield the export as CSV text, a batch of lines at a time, header first."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow(COLUMNS)
-    batch: list[str] = []
-    for row in message_export_rows(queryset):
-        batch.append(writer.writerow(row))
-        if len(batch) >= 500:
-            yield "".join(batch)
-            batch = []
-    if batch:
-        yield "".join(batch)
+def _header() -> bytes:
+    return (",".join(COLUMNS) + "\n").encode()
 
 
-def message_export_write(queryset: QuerySet[Message], handle) -> int:
-    """Write the export to an open text file; return how many messages it holds."""
-    writer = csv.writer(handle)
-    writer.writerow(COLUMNS)
+def _copy_chunk(rows: QuerySet) -> tuple[int, int, bytes]:
+    """PostgreSQL writes one chunk's CSV itself: COPY (the query) TO STDOUT.
+
+    Returns (rows, last id, CSV). The whole chunk is read before returning, so
+    the connection is free again for the progress saves between chunks.
+    """
+    sql, params = rows.query.sql_with_params()
+    statement = connection.ops.compose_sql(
+        f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params
+    )
+    count, start, piece = 0, 0, bytearray()
+    with connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in copy:  # one row per message
+            start = len(piece)
+            piece += row
+            count += 1
+    # The last row's first field is its id.
+    last = int(piece[start : piece.index(b",", start)]) if count else 0
+    return count, last, bytes(piece)
+
+
+def _csv_chunk(rows: QuerySet) -> tuple[int, int, bytes]:
+    """Elsewhere (SQLite) the csv module writes the chunk's rows."""
+    chunk = list(rows)
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(chunk)
+    return len(chunk), chunk[-1][0] if chunk else 0, buffer.getvalue().encode()
+
+
+def message_export_pieces(queryset: QuerySet[Message]) -> Iterator[tuple[int, bytes]]:
+    """Yield (messages so far, CSV bytes) pieces of the export, header first.
+
+    Chunks on the primary key (WHERE id > last ORDER BY id LIMIT n): each walks
+    the index instead of sorting the whole join, and no query stays open
+    between chunks.
+    """
+    yield 0, _header()
+    rows = queryset.order_by("pk").values_list(*export_columns().values())
+    write = _copy_chunk if connection.vendor == "postgresql" else _csv_chunk
+    total, last = 0, 0
+    while True:
+        count, last, piece = write(rows.filter(pk__gt=last)[:EXPORT_CHUNK_SIZE])
+        total += count
+        if count:
+            yield total, piece
+        if count < EXPORT_CHUNK_SIZE:
+            return
+
+
+def message_export_csv(queryset: QuerySet[Message]) -> Iterator[bytes]:
+    """Yield the export as UTF-8 CSV, a piece at a time, header first."""
+    for _, piece in message_export_pieces(queryset):
+        yield piece
+
+
+def message_export_response(
+    queryset: QuerySet[Message], *, filename: str
+) -> StreamingHttpResponse:
+    """A download of the export, streamed as it is read (the screens and the API)."""
+    response = StreamingHttpResponse(
+        message_export_csv(queryset), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def message_export_write(
+    queryset: QuerySet[Message],
+    handle: BinaryIO,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write the export to a file opened in binary mode, reporting the count as it goes."""
     count = 0
-    for row in message_export_rows(queryset):
-        writer.writerow(row)
-        count += 1
+    for count, piece in message_export_pieces(queryset):
+        handle.write(piece)
+        if progress is not None:
+            progress(count)
     return count

@@ -18,9 +18,12 @@ from messaging.statuses import Status
 def inbound_receive(*, sender: Sender, messages: Sequence[Inbound]) -> list[Message]:
     """Record texts people sent to a sender, honour their keywords, queue the replies.
 
-    A provider redelivering a text it already sent is a no-op. Returns the new
-    inbound messages.
+    A provider redelivering a text it already sent is a no-op, even when two
+    workers receive the two copies at once: the sender's row lock makes the
+    second wait for the first and then find its message. MMS media links are
+    kept in the body, after the text. Returns the new inbound messages.
     """
+    Sender.objects.select_for_update().filter(pk=sender.pk).values_list("pk").get()
     existing = set(
         Message.objects.filter(
             provider=sender.provider,
@@ -46,7 +49,7 @@ def inbound_receive(*, sender: Sender, messages: Sequence[Inbound]) -> list[Mess
             lead_id=leads.get(m.from_number),
             direction=Message.Direction.INBOUND,
             phone=m.from_number,
-            body=m.body,
+            body="\n".join(filter(None, [m.body, *m.media])),
             segments=segment_count(m.body).segments,
             status=Status.RECEIVED,
             provider=sender.provider,
@@ -81,8 +84,8 @@ def inbound_receive(*, sender: Sender, messages: Sequence[Inbound]) -> list[Mess
             provider=sender.provider,
             expires_at=now + timedelta(hours=account.validity),
         )
-        for message in received
-        if (reply := _keyword_act(sender, message))
+        for message, m in zip(received, fresh, strict=True)
+        if (reply := _keyword_act(sender, message, m.body))
     ]
     if replies:
         replies = Message.objects.bulk_create(replies)
@@ -90,11 +93,14 @@ def inbound_receive(*, sender: Sender, messages: Sequence[Inbound]) -> list[Mess
     return received
 
 
-def _keyword_act(sender: Sender, message: Message) -> str:
-    """Apply an opt-out, opt-in or help keyword; return the reply it calls for, if any."""
-    intent = keyword_intent(message.body)
+def _keyword_act(sender: Sender, message: Message, text: str) -> str:
+    """Apply an opt-out, opt-in or help keyword; return the reply it calls for, if any.
+
+    The keyword is read from the text alone: "STOP" with a picture still counts.
+    """
+    intent = keyword_intent(text)
     record = {"account_id": sender.account_id, "phone": message.phone}
-    said = message.body.strip()[:40]
+    said = text.strip()[:40]
     detail = f"Texted {said!r} to {sender.phone_number}"
     if intent == "opt_out":
         created = opt_out_record(

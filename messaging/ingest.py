@@ -1,38 +1,139 @@
-"""Webhook ingestion: what a verified provider request says, applied to our messages."""
+"""Webhook ingestion: keep verified provider requests, then apply what they say in batches."""
 
+import logging
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 
+from django.db import transaction
 from django.utils import timezone
 
 from messaging.inbound import inbound_receive
-from messaging.models import MessageEvent, Sender
-from messaging.providers.base import Inbound, Parsed, Provider
-from messaging.services import receipts_apply
+from messaging.models import MessageEvent, Sender, WebhookEvent
+from messaging.providers import provider_for
+from messaging.providers.base import (
+    Inbound,
+    MalformedWebhook,
+    Parsed,
+    Provider,
+    WebhookRequest,
+)
+from messaging.services import Receipt, receipts_apply
+
+logger = logging.getLogger(__name__)
+
+# Webhooks applied per transaction: one message lookup and one status write
+# for all of them, while the rows they touch stay locked for well under a second.
+WEBHOOK_BATCH_SIZE = 500
 
 
-def webhook_ingest(
-    *, provider: Provider, parsed: Parsed, sender: Sender | None = None
+def webhook_record(*, sender: Sender, request: WebhookRequest) -> WebhookEvent:
+    """Keep a verified request for the status worker: one INSERT, nothing parsed yet."""
+    return WebhookEvent.objects.create(
+        sender=sender,
+        url=request.url,
+        body=request.body.decode("utf-8", errors="replace"),
+        form=dict(request.form),
+    )
+
+
+def webhook_events_apply(*, limit: int = WEBHOOK_BATCH_SIZE) -> int:
+    """Apply the oldest recorded webhooks, up to limit, exactly once; return how many.
+
+    Rows are claimed with SKIP LOCKED, so workers running side by side take
+    different rows, and deleted in the transaction that applies them: a worker
+    that dies mid-batch leaves them to the next run. A batch that fails is
+    applied again one webhook at a time, and an authentic request that cannot
+    be read or applied is kept for support (a provider's retry would not fix
+    it): one odd request never holds up the ones after it.
+    """
+    with transaction.atomic():
+        events = list(
+            WebhookEvent.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("sender__account")
+            .order_by("pk")[:limit]
+        )
+        if not events:
+            return 0
+        try:
+            with transaction.atomic():
+                _events_apply(events)
+        except Exception:
+            logger.exception("messaging.webhook.batch_failed")
+            for event in events:
+                try:
+                    with transaction.atomic():
+                        _events_apply([event])
+                except Exception as exc:
+                    _keep_unreadable(event, repr(exc))
+        WebhookEvent.objects.filter(pk__in=[event.pk for event in events]).delete()
+    return len(events)
+
+
+def _events_apply(events: Sequence[WebhookEvent]) -> None:
+    """Parse recorded webhooks with their providers and apply them together."""
+    receipts: list[Receipt] = []
+    inbound: dict[Sender, list[Inbound]] = defaultdict(list)
+    for event in events:
+        try:
+            parsed = provider_for(event.sender.provider).parse(request=_request(event))
+        except MalformedWebhook as exc:
+            _keep_unreadable(event, str(exc))
+            continue
+        receipts += parsed.receipts
+        if parsed.inbound:
+            inbound[event.sender] += parsed.inbound
+    _ingest(receipts=receipts, inbound=inbound)
+
+
+def _request(event: WebhookEvent) -> WebhookRequest:
+    return WebhookRequest(
+        url=event.url, headers={}, body=event.body.encode(), form=event.form
+    )
+
+
+def _keep_unreadable(event: WebhookEvent, error: str) -> None:
+    """Keep an authentic request that cannot be applied, raw, for support to look at."""
+    logger.warning(
+        "messaging.webhook.unreadable",
+        extra={"webhook_event": event.pk, "error": error},
+    )
+    MessageEvent.objects.create(
+        message=None,
+        created_at=timezone.now(),
+        kind=MessageEvent.Kind.RECEIPT,
+        provider=event.sender.provider,
+        payload={"raw": event.body, "error": error},
+    )
+
+
+def webhook_ingest(*, provider: Provider, parsed: Parsed) -> int:
+    """Apply what the simulator's in-process callbacks say; texts go to the number's owner.
+
+    Returns the number of messages whose status changed.
+    """
+    return _ingest(
+        receipts=parsed.receipts, inbound=_inbound_by_number(provider, parsed.inbound)
+    )
+
+
+def _ingest(
+    *, receipts: Sequence[Receipt], inbound: Mapping[Sender, Sequence[Inbound]]
 ) -> int:
     """Receive inbound texts, then apply receipts (parking unknown ones).
 
-    Each step is atomic and idempotent, so a provider retrying after a failure
-    halfway repeats nothing; one transaction around both would only add round
-    trips to the hot path. Inbound texts go to the sender the webhook belongs
-    to; without one (the simulator's in-process callbacks) to the sender owning
-    the number texted. Returns the number of messages whose status changed.
+    Senders are taken in id order because receiving locks each one: two
+    batches never wait on each other's sender in opposite orders.
     """
-    for owner, messages in _inbound_by_sender(provider, parsed.inbound, sender).items():
-        inbound_receive(sender=owner, messages=messages)
-    return receipts_apply(receipts=parsed.receipts)
+    for sender in sorted(inbound, key=lambda sender: sender.pk):
+        inbound_receive(sender=sender, messages=inbound[sender])
+    return receipts_apply(receipts=receipts)
 
 
-def _inbound_by_sender(
-    provider: Provider, inbound: list[Inbound], sender: Sender | None
+def _inbound_by_number(
+    provider: Provider, inbound: list[Inbound]
 ) -> dict[Sender, list[Inbound]]:
     if not inbound:
         return {}
-    if sender is not None:
-        return {sender: inbound}
     owners = {
         owner.phone_number: owner
         for owner in Sender.objects.select_related("account").filter(
@@ -44,14 +145,3 @@ def _inbound_by_sender(
         if message.to_number in owners:
             grouped[owners[message.to_number]].append(message)
     return grouped
-
-
-def webhook_keep_malformed(*, provider: str, body: bytes, error: str) -> MessageEvent:
-    """Keep an authentic but unreadable request for support to look at."""
-    return MessageEvent.objects.create(
-        message=None,
-        created_at=timezone.now(),
-        kind=MessageEvent.Kind.RECEIPT,
-        provider=provider,
-        payload={"raw": body.decode("utf-8", errors="replace"), "error": error},
-    )

@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from messaging.statuses import FINAL, Status
 from portal.models import TimeStampedModel
@@ -164,7 +165,11 @@ class Message(TimeStampedModel):
     class Meta:
         indexes = [
             models.Index(fields=["campaign", "status"], name="msg_campaign_status"),
-            models.Index(fields=["account", "created_at"], name="msg_account_created"),
+            # The SMS log's order: a fan-out gives thousands of messages one
+            # created_at, so the id must be in the index for a page to stop early.
+            models.Index(
+                fields=["account", "created_at", "id"], name="msg_account_created_id"
+            ),
             models.Index(fields=["account", "updated_at"], name="msg_account_updated"),
             models.Index(fields=["status", "expires_at"], name="msg_status_expires"),
             models.Index(fields=["status", "sent_at"], name="msg_status_sent"),
@@ -199,6 +204,54 @@ class Message(TimeStampedModel):
         return (
             f"{self.get_direction_display()} {self.phone}: {self.get_status_display()}"
         )
+
+
+class MessageCount(models.Model):
+    """Current messages counted per key, as +n/-n rows: a key's count is the sum of its rows.
+
+    Database triggers on messaging_message write the rows (migration 0004), so
+    every write path is counted: ORM saves, set-based UPDATEs and COPY. Rows are
+    only ever inserted (no hot counter row, no lost increment); the squash
+    (messaging/counts.py) folds each key's rows into one. Superseded attempts
+    are not counted. The keys are plain ids, without foreign-key constraints:
+    a count row must never block deleting what it counts.
+    """
+
+    account = models.ForeignKey(
+        "portal.Account",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    day = models.DateField(help_text="The day (UTC) the messages were created.")
+    status = models.CharField(max_length=12, choices=Status.choices)
+    error = models.ForeignKey(
+        ErrorCode,
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    count = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["campaign", "status"], name="msgcount_campaign"),
+            models.Index(fields=["account", "day"], name="msgcount_account_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.day}: {self.count:+d}"
 
 
 class MessageEvent(models.Model):
@@ -244,6 +297,27 @@ class MessageEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.status or '-'} ({'applied' if self.applied else 'ignored'})"
+
+
+class WebhookEvent(models.Model):
+    """A verified provider request, kept as received until the status worker applies it.
+
+    The webhook view only writes this row and answers, so the provider gets its
+    2xx fast; the status task claims rows, applies them and deletes them in one
+    transaction, so each is applied once and a worker dying mid-batch loses none.
+    """
+
+    sender = models.ForeignKey(
+        Sender, on_delete=models.PROTECT, related_name="webhook_events"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # As the provider saw it: callbacks carry our message uuid in its query.
+    url = models.TextField()
+    body = models.TextField(blank=True)
+    form = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"Webhook {self.pk} for sender {self.sender_id}"
 
 
 class OptOut(TimeStampedModel):
@@ -298,3 +372,50 @@ class OptOutEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phone} {'out' if self.opted_out else 'in'} ({self.source})"
+
+
+class MessageExport(TimeStampedModel):
+    """A CSV file of messages written by a worker: what it selects, its progress, its file.
+
+    A failure is recorded with its reason; an export whose worker vanished is
+    failed by a sweep, so none stays "running" for ever.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Exporting"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    account = models.ForeignKey(
+        "portal.Account", on_delete=models.PROTECT, related_name="message_exports"
+    )
+    # The message list's filters by their API names, each a list of values:
+    # {"campaign": ["7"], "bucket": ["error"]}.
+    filters = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=8, choices=Status.choices, default=Status.PENDING
+    )
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    # Under MEDIA_ROOT; served only through the API and the portal, never as media.
+    file = models.FileField(upload_to="exports/", blank=True, editable=False)
+    failure_reason = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "updated_at"], name="export_status_updated")
+        ]
+
+    def __str__(self) -> str:
+        return f"Export {self.pk} ({self.get_status_display()})"

@@ -1,76 +1,19 @@
-"""Portal site: the SMS log, filterable, with a streamed CSV export of the filtered rows."""
-
-import csv
-from collections.abc import Iterator
+"""Portal site: the SMS log with a streamed CSV export, and export files with progress."""
 
 from django.contrib import admin
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, StreamingHttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.html import format_html
 
+from messaging.export_jobs import ExportNotReady, message_export_file_response
+from messaging.exports import message_export_response
 from messaging.filters import MessageFilterSet
-from messaging.models import Message
-from messaging.statuses import STATUS_MEANING, bucket_of
-from portal.sites import TenantAdminMixin, portal_site
+from messaging.models import Message, MessageExport
+from messaging.statuses import STATUS_MEANING
+from portal.sites import TenantAdminMixin, portal_site, progress_bar
 
 LOG_PAGE = 50
-EXPORT_CHUNK = 2000  # rows fetched per round trip while streaming
-
-# The columns of every message export (the API export uses the same list).
-EXPORT_COLUMNS = [
-    "created_at",
-    "direction",
-    "phone",
-    "status",
-    "bucket",
-    "error_provider",
-    "error_code",
-    "error_title",
-    "campaign",
-    "segments",
-    "billed",
-    "provider",
-    "provider_message_id",
-    "sent_at",
-    "final_at",
-    "body",
-    "uuid",
-]
-
-
-def message_export_row(message: Message) -> list:
-    error = message.error
-    return [
-        message.created_at.isoformat(),
-        message.direction,
-        message.phone,
-        message.status,
-        bucket_of(message.status).value,
-        error.provider if error else "",
-        error.code if error else "",
-        error.title if error else "",
-        message.campaign.name if message.campaign_id else "",
-        message.segments,
-        "yes" if message.billed else "no",
-        message.provider,
-        message.provider_message_id or "",
-        message.sent_at.isoformat() if message.sent_at else "",
-        message.final_at.isoformat() if message.final_at else "",
-        message.body,
-        str(message.uuid),
-    ]
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_lines(queryset) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(EXPORT_COLUMNS)
-    for message in queryset.iterator(chunk_size=EXPORT_CHUNK):
-        yield writer.writerow(message_export_row(message))
 
 
 @admin.register(Message, site=portal_site)
@@ -129,9 +72,67 @@ class SmsLogAdmin(TenantAdminMixin, admin.ModelAdmin):
         return TemplateResponse(request, "messaging/sms_log.html", context)
 
     def export_view(self, request: HttpRequest) -> StreamingHttpResponse:
-        filterset = self._filtered(request)
-        response = StreamingHttpResponse(
-            _csv_lines(filterset.qs), content_type="text/csv; charset=utf-8"
+        return message_export_response(
+            self._filtered(request).qs, filename="sms-log.csv"
         )
-        response["Content-Disposition"] = 'attachment; filename="sms-log.csv"'
-        return response
+
+
+@admin.register(MessageExport, site=portal_site)
+class MessageExportPortalAdmin(TenantAdminMixin, admin.ModelAdmin):
+    """Export files (started from a campaign's page or the API): progress and download."""
+
+    list_display = ["__str__", "status", "progress", "created_at", "download"]
+    list_filter = ["status"]
+    ordering = ["-created_at", "-pk"]
+    show_full_result_count = False
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name="messaging_messageexport_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="Progress")
+    def progress(self, export: MessageExport) -> str:
+        return progress_bar(done=export.rows_done, total=export.rows_total)
+
+    @admin.display(description="File")
+    def download(self, export: MessageExport) -> str:
+        if export.status != MessageExport.Status.DONE:
+            return export.failure_reason or "-"
+        return format_html('<a href="{}">Download CSV</a>', self._download_url(export))
+
+    def _download_url(self, export: MessageExport) -> str:
+        return reverse(
+            f"{self.admin_site.name}:messaging_messageexport_download",
+            args=[export.pk],
+        )
+
+    def change_view(
+        self, request: HttpRequest, object_id, form_url="", extra_context=None
+    ):
+        export = self.get_object(request, object_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": str(export),
+            "job": export,
+            "running": export.status
+            in (MessageExport.Status.PENDING, MessageExport.Status.RUNNING),
+            "download_url": self._download_url(export)
+            if export.status == MessageExport.Status.DONE
+            else "",
+        }
+        return TemplateResponse(request, "messaging/export_detail.html", context)
+
+    def download_view(self, request: HttpRequest, object_id: str) -> FileResponse:
+        try:
+            return message_export_file_response(
+                export=self.get_object(request, object_id)
+            )
+        except ExportNotReady as exc:
+            raise Http404(exc.detail) from None

@@ -6,13 +6,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import CharField, F
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from messaging.models import ErrorCode, Message, MessageEvent, OptOutEvent
 from messaging.optouts import opt_out_record
 from messaging.statuses import Status, can_move, is_final
+from portal.bulk import rows_insert
 from portal.services import credit_refund
 
 # Statuses that prove the provider took the message, so it has a sent time.
@@ -31,6 +33,38 @@ class StatusUpdate:
     error: ErrorCode | None = None
     occurred_at: datetime | None = None
     payload: dict = field(default_factory=dict)
+    # A send result's id at the provider, stored in the same UPDATE as the status.
+    provider_message_id: str | None = None
+
+
+@dataclass(slots=True)
+class _Locked:
+    """What applying updates reads of a message it holds locked: lighter than a model."""
+
+    id: int
+    status: str
+    billed: bool
+    segments: int
+    account_id: int
+    phone: str
+    provider: str
+
+
+# Every column of an event row, in the order the writers below give them.
+EVENT_FIELDS = (
+    "message_id",
+    "created_at",
+    "kind",
+    "provider",
+    "provider_message_id",
+    "from_status",
+    "status",
+    "provider_status",
+    "error_id",
+    "applied",
+    "occurred_at",
+    "payload",
+)
 
 
 @dataclass(frozen=True)
@@ -55,50 +89,75 @@ def messages_apply_statuses(*, updates: Sequence[tuple[int, StatusUpdate]]) -> i
         return 0
     now = timezone.now()
     with transaction.atomic():
-        messages = {
-            message.pk: message
-            for message in Message.objects.select_for_update()
+        locked = (
+            Message.objects.select_for_update()
             .filter(pk__in={message_id for message_id, _ in updates})
             .order_by("pk")
-            .only(
-                "id", "status", "billed", "segments", "account_id", "phone", "provider"
-            )
-        }
-        events: list[MessageEvent] = []
+            .values_list(*_Locked.__slots__)
+        )
+        messages = {row[0]: _Locked(*row) for row in locked}
+        events: list[tuple] = []
         last_applied: dict[int, tuple[str, StatusUpdate]] = {}
         for message_id, update in updates:
             message = messages[message_id]
             applied = can_move(message.status, update.status)
             events.append(
-                MessageEvent(
-                    message_id=message_id,
-                    created_at=now,
-                    kind=update.kind,
-                    provider=message.provider,
-                    from_status=message.status,
-                    status=update.status,
-                    provider_status=update.provider_status,
-                    error=update.error,
-                    applied=applied,
-                    occurred_at=update.occurred_at,
-                    payload=update.payload,
+                (
+                    message_id,
+                    now,
+                    update.kind,
+                    message.provider,
+                    "",
+                    message.status,
+                    update.status,
+                    update.provider_status,
+                    update.error.pk if update.error else None,
+                    applied,
+                    update.occurred_at,
+                    update.payload,
                 )
             )
             if applied:
                 first_status = last_applied.get(message_id, (message.status, update))[0]
                 last_applied[message_id] = (first_status, update)
                 message.status = update.status
-        MessageEvent.objects.bulk_create(events)
-        _write_statuses(messages, last_applied, now)
+        rows_insert(MessageEvent, EVENT_FIELDS, events)
+        provider_ids = {
+            message_id: update.provider_message_id
+            for message_id, update in updates
+            if update.provider_message_id
+        }
+        _write_statuses(messages, last_applied, provider_ids, now)
     return len(last_applied)
 
 
+def _per_row(values: dict[int, str]) -> RawSQL:
+    """A provider id per message for one UPDATE, as one CASE written out.
+
+    Django's Case(When(...)) costs about 0.1 ms a row to build and compile:
+    more than the UPDATE itself.
+    """
+    whens = " WHEN %s THEN %s" * len(values)
+    params = [item for pair in values.items() for item in pair]
+    return RawSQL(
+        f"CASE id{whens} ELSE provider_message_id END",
+        params,
+        output_field=CharField(),
+    )
+
+
 def _write_statuses(
-    messages: dict[int, Message],
+    messages: dict[int, _Locked],
     last_applied: dict[int, tuple[str, StatusUpdate]],
+    provider_ids: dict[int, str],
     now: datetime,
 ) -> None:
-    """Write each message's final outcome of the batch, one UPDATE per distinct outcome."""
+    """Write each message's final outcome of the batch, one UPDATE per distinct outcome.
+
+    Provider ids ride along in the same UPDATE (a CASE per row): every UPDATE
+    of a message rewrites all its index entries, so one per outcome, not two.
+    """
+    provider_ids = dict(provider_ids)
     groups: dict[tuple, list[int]] = defaultdict(list)
     refunds: dict[int, int] = defaultdict(int)
     opted_out: list[tuple[int, str, ErrorCode]] = []
@@ -127,13 +186,24 @@ def _write_statuses(
             fields["sent_at"] = Coalesce(F("sent_at"), now)
         if refund:
             fields["billed"] = False
+        stored = {pk: provider_ids.pop(pk) for pk in ids if pk in provider_ids}
+        if stored:
+            fields["provider_message_id"] = _per_row(stored)
         Message.objects.filter(pk__in=ids, status=from_status).update(**fields)
+    if provider_ids:
+        # A result that lost the race to a sweep still names the message at the
+        # provider: keep the id, so its receipts find it.
+        Message.objects.filter(pk__in=provider_ids).update(
+            provider_message_id=_per_row(provider_ids)
+        )
 
-    for account_id, segments in refunds.items():
+    # In id order: batches applied side by side lock accounts and opt-out rows
+    # in the same order, so they queue behind each other instead of deadlocking.
+    for account_id, segments in sorted(refunds.items()):
         credit_refund(
             account_id=account_id, segments=segments, note="Final error not billable"
         )
-    for account_id, phone, error in opted_out:
+    for account_id, phone, error in sorted(opted_out, key=lambda row: row[:2]):
         opt_out_record(
             account_id=account_id,
             phone=phone,
@@ -152,18 +222,15 @@ def message_events_record_moves(
     payload: dict | None = None,
 ) -> None:
     """Record moves made set-based outside the receipt path (claims, retries, sweeps)."""
-    MessageEvent.objects.bulk_create(
-        MessageEvent(
-            message_id=message_id,
-            created_at=now,
-            kind=kind,
-            from_status=from_status,
-            status=status,
-            error=error,
-            applied=True,
-            payload=payload or {},
-        )
-        for message_id, from_status in moves
+    error_id = error.pk if error else None
+    rows_insert(
+        MessageEvent,
+        EVENT_FIELDS,
+        [
+            (message_id, now, kind, "", "", from_status, status, "")
+            + (error_id, True, None, payload or {})
+            for message_id, from_status in moves
+        ],
     )
 
 

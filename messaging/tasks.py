@@ -2,7 +2,8 @@
 
 from celery import shared_task
 
-# Time limits: a batch of 100 paced at 10/s takes 10 s; allow for slow providers.
+# Time limits: a send batch paces itself within 120 s (SEND_WINDOW_SECONDS in
+# dispatch.py); the rest allows for slow providers.
 LIMITS = {"soft_time_limit": 240, "time_limit": 300}
 
 
@@ -14,22 +15,27 @@ def send_message_batch_task(message_ids: list[int]) -> int:
     return messages_send(message_ids=message_ids)
 
 
+@shared_task(name="messaging.apply_status_batch", acks_late=True, **LIMITS)
+def apply_status_batch_task() -> int:
+    """Apply a batch of recorded webhooks; a full batch means more are waiting: go again.
+
+    Beat starts it every second; claims skip locked rows, so runs side by side
+    share the backlog and a re-run after a lost worker repeats nothing.
+    """
+    from messaging.ingest import WEBHOOK_BATCH_SIZE, webhook_events_apply
+
+    taken = webhook_events_apply(limit=WEBHOOK_BATCH_SIZE)
+    if taken == WEBHOOK_BATCH_SIZE:
+        apply_status_batch_task.delay()
+    return taken
+
+
 @shared_task(name="messaging.simulate_receipts", **LIMITS)
 def simulate_receipts_task(payloads: list[dict[str, str]]) -> int:
     """Feed the simulator's Twilio-style callbacks through the receipt path."""
-    from messaging.ingest import webhook_ingest
-    from messaging.providers import provider_for
-    from messaging.providers.base import WebhookRequest
+    from messaging.providers.simulator import simulator_receipts_apply
 
-    provider = provider_for("simulator")
-    applied = 0
-    for payload in payloads:
-        form = {key: [value] for key, value in payload.items()}
-        request = WebhookRequest(url="", headers={}, body=b"", form=form)
-        applied += webhook_ingest(
-            provider=provider, parsed=provider.parse(request=request)
-        )
-    return applied
+    return simulator_receipts_apply(payloads=payloads)
 
 
 @shared_task(name="messaging.expire_messages", **LIMITS)
@@ -62,3 +68,28 @@ def requeue_due_task() -> int:
     from messaging.dispatch import messages_requeue_due
 
     return messages_requeue_due()
+
+
+# A million rows take well under a minute; an hour leaves room for tens of millions.
+@shared_task(name="messaging.export_messages", soft_time_limit=3600, time_limit=3660)
+def export_messages_task(export_id: int) -> None:
+    """Write an export's CSV file; an export already run or failed is left as it is."""
+    from messaging.export_jobs import message_export_run
+
+    message_export_run(export_id=export_id)
+
+
+@shared_task(name="messaging.fail_stalled_exports", **LIMITS)
+def fail_stalled_exports_task() -> int:
+    """Fail exports whose worker vanished, so none shows "running" for ever."""
+    from messaging.export_jobs import message_exports_fail_stalled
+
+    return message_exports_fail_stalled()
+
+
+@shared_task(name="messaging.squash_counts", **LIMITS)
+def squash_message_counts_task() -> int:
+    """Fold the dashboards' count rows; sums stay exact meanwhile, just slower to read."""
+    from messaging.counts import message_counts_squash
+
+    return message_counts_squash()

@@ -2,11 +2,11 @@
 
 from datetime import timedelta
 
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet, Sum
 from django.http import HttpRequest
 from django.utils import timezone
 
-from messaging.models import ErrorCode, Message
+from messaging.models import ErrorCode, MessageCount
 from messaging.statuses import Bucket, statuses_in
 from portal.dashboard import Widget, widget_register
 from portal.models import Account
@@ -16,17 +16,18 @@ RECENT_ERRORS_SHOWN = 8
 
 
 def recent_errors_context(request: HttpRequest, accounts: QuerySet[Account]) -> dict:
-    since = timezone.now() - timedelta(days=RECENT_ERRORS_DAYS)
+    # Count rows are kept per day (UTC): "this week" is today and the 6 days before.
+    since = timezone.now().date() - timedelta(days=RECENT_ERRORS_DAYS - 1)
     rows = list(
-        Message.objects.filter(
+        MessageCount.objects.filter(
             account__in=accounts,
-            created_at__gte=since,
-            superseded=False,
+            day__gte=since,
             status__in=statuses_in(Bucket.ERROR),
             error__isnull=False,
         )
         .values_list("error_id")
-        .annotate(n=Count("pk"))
+        .annotate(n=Sum("count"))
+        .filter(n__gt=0)
         .order_by()
     )
     errors = ErrorCode.objects.in_bulk([error_id for error_id, _ in rows])

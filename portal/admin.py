@@ -1,10 +1,14 @@
-"""Support site: accounts, memberships and the credit ledger."""
+"""Accounts, memberships and the credit ledger (support); API tokens (both sites)."""
 
 from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils.translation import ngettext
 
-from portal.models import Account, CreditEntry, Membership
-from portal.sites import support_site
+from portal.api_auth import api_token_create, api_token_revoke
+from portal.models import Account, ApiToken, CreditEntry, Membership
+from portal.sites import TenantAdminMixin, portal_site, support_site
 
 
 class MembershipInline(admin.TabularInline):
@@ -69,3 +73,86 @@ class CreditEntryAdmin(admin.ModelAdmin):
         )
         # The service wrote the entry; point the admin's log at it.
         obj.pk = CreditEntry.objects.filter(account_id=obj.account_id).latest("pk").pk
+
+
+class ApiTokenAdminMixin:
+    """Tokens listed by prefix; adding one shows its key once; revoking uses the service.
+
+    Tokens are never edited or deleted: a revoked row stays as the record of
+    who had access and when it was last used.
+    """
+
+    list_display = [
+        "prefix",
+        "name",
+        "account",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["account", "created_by"]
+    search_fields = ["=prefix", "name"]
+    ordering = ["-created_at", "-pk"]
+    actions = ["revoke_selected"]
+    show_full_result_count = False
+
+    def get_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        if obj is None:
+            return ["account", "name"]
+        return [*self.list_display]
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        token, key = api_token_create(
+            account=obj.account, name=obj.name, created_by=request.user
+        )
+        # The service saved the row; the admin logs it and response_add shows the key.
+        obj.pk, obj.prefix = token.pk, token.prefix
+        request.api_token_key = key
+
+    def response_add(self, request: HttpRequest, obj, post_url_continue=None):
+        """Show the key on this page only: it is never stored, nor put in a redirect."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "API token created",
+            "token": obj,
+            "key": request.api_token_key,
+            "base_template": self.base_template,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "portal/api_token_created.html", context)
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke_selected(self, request: HttpRequest, queryset) -> None:
+        revoked = sum(
+            api_token_revoke(token_id=pk)
+            for pk in queryset.values_list("pk", flat=True)
+        )
+        self.message_user(
+            request,
+            ngettext("%d token revoked.", "%d tokens revoked.", revoked) % revoked,
+        )
+
+
+@admin.register(ApiToken, site=support_site)
+class ApiTokenAdmin(ApiTokenAdminMixin, admin.ModelAdmin):
+    raw_id_fields = ["account", "created_by"]
+    base_template = "admin/base_site.html"
+
+
+@admin.register(ApiToken, site=portal_site)
+class ApiTokenPortalAdmin(ApiTokenAdminMixin, TenantAdminMixin, admin.ModelAdmin):
+    """A customer's staff manage their own accounts' tokens."""
+
+    base_template = "portal/base.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self.admin_site.has_permission(request)

@@ -124,9 +124,9 @@ def idempotent(endpoint: str):
             key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
             if not key:
                 return method(view, request, *args, **kwargs)
-            if len(key) > 255:
+            if len(key) > 255 or not (key.isascii() and key.isprintable()):
                 raise DomainError(
-                    "Idempotency-Key is longer than 255 characters.",
+                    "Idempotency-Key must be at most 255 printable ASCII characters.",
                     code="idempotency_key_invalid",
                 )
             account = request_account(request)
@@ -179,8 +179,16 @@ def idempotent(endpoint: str):
 
 
 class ErrorOutputSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    detail = serializers.CharField()
+    """Every error: a machine code, a sentence for people, and more keys for some codes."""
+
+    code = serializers.CharField(
+        help_text="Stable and machine-readable, e.g. opted_out."
+    )
+    detail = serializers.CharField(help_text="What went wrong, in words.")
+    fields = serializers.DictField(
+        required=False,
+        help_text="With code invalid: the messages for each invalid field.",
+    )
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):

@@ -1,6 +1,6 @@
 """Root API URLconf (/api/v1/): the schema, its docs, and each app's API urls."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
@@ -19,4 +19,6 @@ urlpatterns = [
     path("account/credit/", api_views.CreditEntryListApi.as_view(), name="credit-list"),
     path("", include("messaging.api.urls")),
     path("", include("campaigns.api.urls")),
+    # Last: any other URL under /api/v1/ answers a JSON 404, not the portal's login page.
+    re_path(r"", api_views.not_found),
 ]

@@ -1,5 +1,7 @@
 """API views over portal data: the account and its credit."""
 
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.response import Response
@@ -35,9 +37,18 @@ class AccountApi(AccountScopedMixin, APIView):
 class CreditEntryListApi(AccountScopedMixin, generics.ListAPIView):
     """The credit ledger: every charge, refund and adjustment, newest first."""
 
+    queryset = CreditEntry.objects.none()  # names the model for the schema
     serializer_class = CreditEntryOutputSerializer
 
     def get_queryset(self):
         return CreditEntry.objects.filter(account=self.account).order_by(
             "-created_at", "-pk"
         )
+
+
+@csrf_exempt  # answers every method alike; it changes nothing
+def not_found(request: HttpRequest) -> JsonResponse:
+    """Unknown API URLs answer in the API's error shape."""
+    return JsonResponse(
+        {"code": "not_found", "detail": "No such API endpoint."}, status=404
+    )

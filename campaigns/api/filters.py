@@ -4,10 +4,11 @@ from django_filters import rest_framework as filters
 
 from campaigns.models import Campaign, Lead
 from messaging.models import ErrorCode
+from portal.api_fields import IdFilter, UtcDateTimeFilter
 
 
 class LeadFilterSet(filters.FilterSet):
-    list = filters.NumberFilter(field_name="lists", lookup_expr="exact")
+    list = IdFilter(field_name="lists", lookup_expr="exact")
     phone = filters.CharFilter(field_name="phone", lookup_expr="exact")
     search = filters.CharFilter(method="filter_search")
     opted_out = filters.BooleanFilter(field_name="opted_out", lookup_expr="exact")
@@ -16,7 +17,7 @@ class LeadFilterSet(filters.FilterSet):
         lookup_expr="exact",
         choices=ErrorCode.NumberAdvice.choices,
     )
-    updated_after = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gt")
+    updated_after = UtcDateTimeFilter(field_name="updated_at", lookup_expr="gt")
 
     class Meta:
         model = Lead

@@ -5,6 +5,7 @@ from rest_framework import serializers
 from campaigns.models import Campaign, LeadImport
 from messaging.models import ErrorCode
 from messaging.statuses import BUCKET_MEANING, Bucket
+from portal.api_fields import IdField, TextDictField
 
 
 class LeadListOutputSerializer(serializers.Serializer):
@@ -46,8 +47,8 @@ class LeadInputSerializer(serializers.Serializer):
     phone = serializers.CharField(max_length=40)
     first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    fields = serializers.DictField(child=serializers.CharField(), required=False)
-    lists = serializers.ListField(child=serializers.IntegerField(), required=False)
+    fields = TextDictField(required=False)
+    lists = serializers.ListField(child=IdField(), required=False)
 
 
 class LeadImportInputSerializer(serializers.Serializer):
@@ -103,11 +104,9 @@ class CampaignOutputSerializer(serializers.Serializer):
 class CampaignInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     body = serializers.CharField(required=False, allow_blank=True)
-    sender = serializers.IntegerField(required=False, allow_null=True)
-    field_defaults = serializers.DictField(
-        child=serializers.CharField(), required=False
-    )
-    lists = serializers.ListField(child=serializers.IntegerField(), required=False)
+    sender = IdField(required=False, allow_null=True)
+    field_defaults = TextDictField(required=False)
+    lists = serializers.ListField(child=IdField(), required=False)
     validity_hours = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=72
     )

@@ -50,4 +50,9 @@ urlpatterns = [
         views.CampaignExportApi.as_view(),
         name="campaign-export",
     ),
+    path(
+        "campaigns/<int:pk>/exports/",
+        views.CampaignExportCreateApi.as_view(),
+        name="campaign-export-create",
+    ),
 ]

@@ -1,31 +1,27 @@
 """Campaigns API: leads, lists, imports, campaigns (draft edits, launch, cancel, resend), stats."""
 
-from django.db import transaction
 from django.db.models import Exists, OuterRef, Prefetch, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaigns import leads as lead_services
 from campaigns.api import serializers as s
 from campaigns.api.filters import CampaignFilterSet, LeadFilterSet
-from campaigns.imports import (
-    lead_import_create,
-    lead_import_run,
-    lead_import_save_upload,
-)
+from campaigns.imports import lead_import_upload
 from campaigns.models import Campaign, Lead, LeadImport, LeadList
 from campaigns.selectors import campaign_bucket_counts, campaign_error_counts
-from messaging.api.views import csv_download
-from messaging.exports import message_export_csv
+from messaging.api.serializers import MessageExportOutputSerializer
+from messaging.api.views import CSV_RESPONSE, export_start
+from messaging.exports import message_export_response
 from messaging.models import Message, OptOut, Sender
 from portal.api import AccountScopedMixin, DomainError, idempotent
 from portal.api_auth import request_actor
+from portal.api_schema import IDEMPOTENCY_PARAMETER
 from portal.phones import phone_parse
 
 # Uploads up to this size are imported during the request; larger ones by a worker.
@@ -60,16 +56,14 @@ def _account_lists(account, list_ids: list[int]) -> list[LeadList]:
     return lists
 
 
-class LeadListCreateApi(AccountScopedMixin, generics.ListAPIView):
-    """Leads (filter by list, opt-out state, number advice); POST adds one."""
-
+class LeadApiMixin(AccountScopedMixin):
+    queryset = Lead.objects.none()  # names the model for the schema
     serializer_class = s.LeadOutputSerializer
-    filterset_class = LeadFilterSet
 
     def get_queryset(self):
         return lead_list_for_api(account_id=self.account.pk)
 
-    def _lead_data(self, data: dict, *, partial: bool = False) -> dict:
+    def _lead_data(self, data: dict) -> dict:
         if "phone" in data:
             parsed = phone_parse(data["phone"], region=self.account.default_country)
             if parsed.reason:
@@ -80,8 +74,17 @@ class LeadListCreateApi(AccountScopedMixin, generics.ListAPIView):
         return data
 
     def _render(self, lead_id: int, code: int) -> Response:
-        lead = lead_list_for_api(account_id=self.account.pk).get(pk=lead_id)
+        lead = self.get_queryset().get(pk=lead_id)
         return Response(s.LeadOutputSerializer(lead).data, status=code)
+
+
+LEAD_EXISTS = "A lead with this number exists."
+
+
+class LeadListCreateApi(LeadApiMixin, generics.ListAPIView):
+    """Leads (filter by list, opt-out state, number advice); POST adds one."""
+
+    filterset_class = LeadFilterSet
 
     @extend_schema(
         request=s.LeadInputSerializer, responses={201: s.LeadOutputSerializer}
@@ -95,18 +98,13 @@ class LeadListCreateApi(AccountScopedMixin, generics.ListAPIView):
             )
         except lead_services.LeadExists:
             raise DomainError(
-                "A lead with this number exists.", code="lead_exists", status_code=409
+                LEAD_EXISTS, code="lead_exists", status_code=409
             ) from None
         return self._render(lead.pk, status.HTTP_201_CREATED)
 
 
-class LeadDetailApi(LeadListCreateApi, generics.RetrieveAPIView):
+class LeadDetailApi(LeadApiMixin, generics.RetrieveAPIView):
     """One lead; PATCH changes it, DELETE soft-deletes it."""
-
-    filterset_class = None
-
-    def get(self, request, *args, **kwargs):
-        return generics.RetrieveAPIView.get(self, request, *args, **kwargs)
 
     @extend_schema(request=s.LeadInputSerializer, responses=s.LeadOutputSerializer)
     def patch(self, request, pk: int):
@@ -119,7 +117,7 @@ class LeadDetailApi(LeadListCreateApi, generics.RetrieveAPIView):
             )
         except lead_services.LeadExists:
             raise DomainError(
-                "A lead with this number exists.", code="lead_exists", status_code=409
+                LEAD_EXISTS, code="lead_exists", status_code=409
             ) from None
         return self._render(lead.pk, status.HTTP_200_OK)
 
@@ -128,60 +126,59 @@ class LeadDetailApi(LeadListCreateApi, generics.RetrieveAPIView):
         lead_services.lead_delete(lead=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    def post(self, request, *args, **kwargs):  # only the list creates
-        return self.http_method_not_allowed(request, *args, **kwargs)
-
 
 class LeadImportApi(AccountScopedMixin, APIView):
-    """Upload a CSV of leads. Small files are imported at once (201), large ones by a
-    worker (202): poll the import for rows_done / rows_total."""
+    """Upload a CSV of leads (multipart, field "file"). Small files are imported at
+    once (201), large ones by a worker (202): poll the import for rows_done of
+    rows_total. Bad rows are listed in errors; a file that cannot be read at all
+    answers 400 import_failed with the reason."""
 
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser]
 
     @extend_schema(
         request=s.LeadImportInputSerializer,
         responses={
             201: s.LeadImportOutputSerializer,
             202: s.LeadImportOutputSerializer,
-            400: s.LeadImportOutputSerializer,
         },
     )
     def post(self, request):
-        from campaigns.tasks import import_leads_task
-
         data = s.LeadImportInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
-        path = lead_import_save_upload(upload.chunks(), filename=upload.name)
-        imp = lead_import_create(
+        imp = lead_import_upload(
             account_id=self.account.pk,
-            source_path=str(path),
-            filename=upload.name[:255],
+            upload=upload,
             list_name=data.validated_data.get("list", ""),
             created_by=request_actor(request),
+            in_background=upload.size > IMPORT_SYNC_MAX_BYTES,
         )
-        if upload.size > IMPORT_SYNC_MAX_BYTES:
-            transaction.on_commit(lambda: import_leads_task.delay(imp.pk))
-            return Response(
-                s.LeadImportOutputSerializer(imp).data, status=status.HTTP_202_ACCEPTED
+        if imp.status == LeadImport.Status.FAILED:
+            raise DomainError(
+                imp.failure_reason, code="import_failed", import_id=imp.pk
             )
-        imp = lead_import_run(import_id=imp.pk)
-        code = 400 if imp.status == LeadImport.Status.FAILED else 201
+        code = 201 if imp.status == LeadImport.Status.DONE else 202
         return Response(s.LeadImportOutputSerializer(imp).data, status=code)
 
 
-class LeadImportListApi(AccountScopedMixin, generics.ListAPIView):
+class LeadImportScopedMixin(AccountScopedMixin):
+    queryset = LeadImport.objects.none()
     serializer_class = s.LeadImportOutputSerializer
 
     def get_queryset(self):
         return LeadImport.objects.filter(account=self.account)
 
 
-class LeadImportDetailApi(LeadImportListApi, generics.RetrieveAPIView):
-    pass
+class LeadImportListApi(LeadImportScopedMixin, generics.ListAPIView):
+    """Lead imports, newest first, with their progress."""
+
+
+class LeadImportDetailApi(LeadImportScopedMixin, generics.RetrieveAPIView):
+    """One import: status, rows_done of rows_total, counts and the bad rows."""
 
 
 class LeadListListCreateApi(AccountScopedMixin, generics.ListAPIView):
+    queryset = LeadList.objects.none()
     serializer_class = s.LeadListOutputSerializer
 
     def get_queryset(self):
@@ -206,24 +203,35 @@ class LeadListListCreateApi(AccountScopedMixin, generics.ListAPIView):
 
 
 class LeadListDetailApi(AccountScopedMixin, generics.RetrieveAPIView):
+    queryset = LeadList.objects.none()
     serializer_class = s.LeadListOutputSerializer
 
     def get_queryset(self):
         return LeadList.objects.filter(account=self.account)
 
 
-class CampaignListCreateApi(AccountScopedMixin, generics.ListAPIView):
-    """Campaigns with their counts per bucket; POST creates a draft."""
+def campaign_list_for_api(*, account_id: int):
+    """The account's campaigns with their lists prefetched, newest first."""
+    return (
+        Campaign.objects.filter(account_id=account_id)
+        .prefetch_related(Prefetch("lists", queryset=LeadList.objects.only("pk")))
+        .order_by("-created_at", "-pk")
+    )
 
+
+def campaign_response(*, account_id: int, campaign_id: int, code: int) -> Response:
+    campaign = campaign_list_for_api(account_id=account_id).get(pk=campaign_id)
+    counts = campaign_bucket_counts(campaign_ids=[campaign.pk])
+    data = s.CampaignOutputSerializer(campaign, context={"counts": counts}).data
+    return Response(data, status=code)
+
+
+class CampaignApiMixin(AccountScopedMixin):
+    queryset = Campaign.objects.none()
     serializer_class = s.CampaignOutputSerializer
-    filterset_class = CampaignFilterSet
 
     def get_queryset(self):
-        return (
-            Campaign.objects.filter(account=self.account)
-            .prefetch_related(Prefetch("lists", queryset=LeadList.objects.only("pk")))
-            .order_by("-created_at", "-pk")
-        )
+        return campaign_list_for_api(account_id=self.account.pk)
 
     def get_serializer(self, *args, **kwargs):
         if args:
@@ -246,9 +254,11 @@ class CampaignListCreateApi(AccountScopedMixin, generics.ListAPIView):
             data["lists"] = _account_lists(self.account, data["lists"])
         return data
 
-    def _render(self, campaign_id: int, code: int) -> Response:
-        campaign = self.get_queryset().get(pk=campaign_id)
-        return Response(self.get_serializer(campaign).data, status=code)
+
+class CampaignListCreateApi(CampaignApiMixin, generics.ListAPIView):
+    """Campaigns with their counts per bucket; POST creates a draft."""
+
+    filterset_class = CampaignFilterSet
 
     @extend_schema(
         request=s.CampaignInputSerializer, responses={201: s.CampaignOutputSerializer}
@@ -259,19 +269,13 @@ class CampaignListCreateApi(AccountScopedMixin, generics.ListAPIView):
         campaign = lead_services.campaign_create(
             account_id=self.account.pk, **self._campaign_data(dict(data.validated_data))
         )
-        return self._render(campaign.pk, status.HTTP_201_CREATED)
+        return campaign_response(
+            account_id=self.account.pk, campaign_id=campaign.pk, code=201
+        )
 
 
-class CampaignDetailApi(CampaignListCreateApi, generics.RetrieveAPIView):
+class CampaignDetailApi(CampaignApiMixin, generics.RetrieveAPIView):
     """One campaign; PATCH changes it while it is a draft (409 otherwise)."""
-
-    filterset_class = None
-
-    def get(self, request, *args, **kwargs):
-        return generics.RetrieveAPIView.get(self, request, *args, **kwargs)
-
-    def post(self, request, *args, **kwargs):
-        return self.http_method_not_allowed(request, *args, **kwargs)
 
     @extend_schema(
         request=s.CampaignInputSerializer, responses=s.CampaignOutputSerializer
@@ -291,7 +295,9 @@ class CampaignDetailApi(CampaignListCreateApi, generics.RetrieveAPIView):
                 code="campaign_state",
                 status_code=409,
             ) from None
-        return self._render(campaign.pk, status.HTTP_200_OK)
+        return campaign_response(
+            account_id=self.account.pk, campaign_id=campaign.pk, code=200
+        )
 
 
 class CampaignActionMixin(AccountScopedMixin):
@@ -325,6 +331,7 @@ class CampaignLaunchApi(CampaignActionMixin, APIView):
     @extend_schema(
         request=s.CampaignLaunchInputSerializer,
         responses={202: s.CampaignOutputSerializer},
+        parameters=[IDEMPOTENCY_PARAMETER],
     )
     @idempotent("campaign-launch")
     def post(self, request, pk: int):
@@ -335,14 +342,13 @@ class CampaignLaunchApi(CampaignActionMixin, APIView):
         data.is_valid(raise_exception=True)
         if not campaign.can_launch():
             raise self.state_error(campaign, "launched")
-        refused = getattr(services, "LaunchRefused", ())
         try:
             services.campaign_launch(
                 campaign_id=campaign.pk,
                 launched_by=request_actor(request),
                 confirm_warnings=data.validated_data["confirm_warnings"],
             )
-        except refused as exc:
+        except services.LaunchRefused as exc:
             if exc.problems:
                 raise DomainError(
                     "The campaign cannot be launched: " + "; ".join(exc.problems),
@@ -360,9 +366,9 @@ class CampaignLaunchApi(CampaignActionMixin, APIView):
                 ) from None
             campaign.refresh_from_db()
             raise self.state_error(campaign, "launched") from None
-        campaigns = CampaignListCreateApi(request=request, format_kwarg=None)
-        campaigns.kwargs = {}
-        return campaigns._render(campaign.pk, status.HTTP_202_ACCEPTED)
+        return campaign_response(
+            account_id=self.account.pk, campaign_id=campaign.pk, code=202
+        )
 
 
 class CampaignCancelApi(CampaignActionMixin, APIView):
@@ -417,11 +423,23 @@ class CampaignStatsApi(CampaignActionMixin, APIView):
 class CampaignExportApi(CampaignActionMixin, APIView):
     """The campaign's messages as CSV, streamed."""
 
-    @extend_schema(responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR)})
+    @extend_schema(responses=CSV_RESPONSE)
     def get(self, request, pk: int):
         campaign = self.campaign(pk)
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         rows = Message.objects.filter(account=self.account, campaign=campaign)
-        return csv_download(
-            message_export_csv(rows), f"campaign-{campaign.pk}-{stamp}.csv"
+        return message_export_response(
+            rows, filename=f"campaign-{campaign.pk}-{stamp}.csv"
+        )
+
+
+class CampaignExportCreateApi(CampaignActionMixin, APIView):
+    """Start an export of the campaign's messages to a CSV file; poll the export
+    for its progress, then GET its download_url."""
+
+    @extend_schema(request=None, responses={202: MessageExportOutputSerializer})
+    def post(self, request, pk: int):
+        campaign = self.campaign(pk)
+        return export_start(
+            request, account=self.account, filters={"campaign": [str(campaign.pk)]}
         )

@@ -1,16 +1,16 @@
 """FilterSets of the messaging API."""
 
-import django_filters
 from django_filters import rest_framework as filters
 
 from messaging.models import ErrorCode, Message, OptOut
 from messaging.statuses import Bucket, Status, statuses_in
+from portal.api_fields import IdFilter, UtcDateTimeFilter
 from portal.phones import phone_parse
 
 
 class MessageFilterSet(filters.FilterSet):
-    campaign = filters.NumberFilter(field_name="campaign_id", lookup_expr="exact")
-    lead = filters.NumberFilter(field_name="lead_id", lookup_expr="exact")
+    campaign = IdFilter(field_name="campaign_id", lookup_expr="exact")
+    lead = IdFilter(field_name="lead_id", lookup_expr="exact")
     status = filters.MultipleChoiceFilter(
         field_name="status", lookup_expr="exact", choices=Status.choices
     )
@@ -28,20 +28,24 @@ class MessageFilterSet(filters.FilterSet):
         field_name="direction", lookup_expr="exact", choices=Message.Direction.choices
     )
     number = filters.CharFilter(method="filter_number")
-    updated_after = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gt")
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gt")
+    updated_after = UtcDateTimeFilter(field_name="updated_at", lookup_expr="gt")
+    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gt")
 
     class Meta:
         model = Message
         fields: list[str] = []
 
+    def __init__(self, *args, region: str = "", **kwargs) -> None:
+        """region reads numbers typed without a country code; a worker has no request."""
+        super().__init__(*args, **kwargs)
+        account = getattr(self.request, "_portal_account", None)
+        self.region = region or (account.default_country if account else "US")
+
     def filter_bucket(self, queryset, name, value):
         return queryset.filter(status__in=statuses_in(value))
 
     def filter_number(self, queryset, name, value):
-        account = getattr(self.request, "_portal_account", None)
-        region = account.default_country if account else "US"
-        parsed = phone_parse(value, region=region)
+        parsed = phone_parse(value, region=self.region)
         return queryset.filter(phone=parsed.e164 or value.strip())
 
 
@@ -62,9 +66,7 @@ class ErrorCodeFilterSet(filters.FilterSet):
 class OptOutFilterSet(filters.FilterSet):
     phone = filters.CharFilter(field_name="phone", lookup_expr="exact")
     source = filters.CharFilter(field_name="source", lookup_expr="exact")
-    created_after = django_filters.IsoDateTimeFilter(
-        field_name="created_at", lookup_expr="gt"
-    )
+    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gt")
 
     class Meta:
         model = OptOut

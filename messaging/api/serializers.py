@@ -1,16 +1,18 @@
 """Input and output serializers of the messaging API; outputs make no queries of their own."""
 
+from django.urls import reverse
 from rest_framework import serializers
 
-from messaging.exports import message_billable
-from messaging.models import ErrorCode, Message, MessageEvent
+from messaging.models import ErrorCode, Message, MessageEvent, MessageExport
+from messaging.outbound import MAX_BODY_CHARS
 from messaging.statuses import STATUS_MEANING, Status, bucket_of, is_final
+from portal.api_fields import IdField
 
 
 class MessageOutputSerializer(serializers.Serializer):
     """Flat: the status, its bucket and meaning, and the error's explanation if it failed.
 
-    Expects Message rows with select_related("lead", "error").
+    Expects Message rows from message_list(): lead and error selected, billable annotated.
     """
 
     id = serializers.IntegerField()
@@ -29,15 +31,40 @@ class MessageOutputSerializer(serializers.Serializer):
     bucket = serializers.SerializerMethodField()
     provider = serializers.CharField()
     provider_status = serializers.CharField()
-    error_provider = serializers.CharField(source="error.provider", default=None)
-    error_code = serializers.CharField(source="error.code", default=None)
-    error_title = serializers.CharField(source="error.title", default=None)
-    error_meaning = serializers.CharField(source="error.meaning", default=None)
-    error_resolution = serializers.CharField(source="error.resolution", default=None)
-    error_category = serializers.CharField(source="error.category", default=None)
-    error_temporary = serializers.BooleanField(source="error.temporary", default=None)
-    number_advice = serializers.CharField(source="error.number_advice", default=None)
-    billable = serializers.SerializerMethodField()
+    # The error's explanation; null when the message has no error.
+    error_provider = serializers.CharField(
+        source="error.provider", default=None, allow_null=True
+    )
+    error_code = serializers.CharField(
+        source="error.code", default=None, allow_null=True
+    )
+    error_title = serializers.CharField(
+        source="error.title", default=None, allow_null=True
+    )
+    error_meaning = serializers.CharField(
+        source="error.meaning", default=None, allow_null=True
+    )
+    error_resolution = serializers.CharField(
+        source="error.resolution", default=None, allow_null=True
+    )
+    error_category = serializers.ChoiceField(
+        choices=ErrorCode.Category.choices,
+        source="error.category",
+        default=None,
+        allow_null=True,
+    )
+    error_temporary = serializers.BooleanField(
+        source="error.temporary", default=None, allow_null=True
+    )
+    number_advice = serializers.ChoiceField(
+        choices=ErrorCode.NumberAdvice.choices,
+        source="error.number_advice",
+        default=None,
+        allow_null=True,
+    )
+    billable = serializers.BooleanField(
+        help_text="Costs credit: the error's rule if it failed, else whether charged."
+    )
     billed = serializers.BooleanField()
     attempt = serializers.IntegerField()
     superseded = serializers.BooleanField()
@@ -59,12 +86,6 @@ class MessageOutputSerializer(serializers.Serializer):
     def get_bucket(self, message: Message) -> str:
         return bucket_of(message.status).value
 
-    def get_billable(self, message: Message) -> bool:
-        return message_billable(
-            billed=message.billed,
-            error_billable=message.error.billable if message.error_id else None,
-        )
-
     def get_delivered_at(self, message: Message) -> str | None:
         if message.status != Status.DELIVERED or message.final_at is None:
             return None
@@ -84,8 +105,12 @@ class MessageEventOutputSerializer(serializers.Serializer):
     applied = serializers.BooleanField(
         help_text="False when the change was recorded but ignored (late or duplicate)."
     )
-    error_code = serializers.CharField(source="error.code", default=None)
-    error_title = serializers.CharField(source="error.title", default=None)
+    error_code = serializers.CharField(
+        source="error.code", default=None, allow_null=True
+    )
+    error_title = serializers.CharField(
+        source="error.title", default=None, allow_null=True
+    )
 
 
 class ErrorCodeOutputSerializer(serializers.Serializer):
@@ -119,3 +144,58 @@ class OptOutOutputSerializer(serializers.Serializer):
 class OptOutCreateInputSerializer(serializers.Serializer):
     phone = serializers.CharField(max_length=40)
     detail = serializers.CharField(max_length=200, required=False, default="")
+
+
+class MessageSendInputSerializer(serializers.Serializer):
+    """One message to a number or to a lead (give one of the two)."""
+
+    sender = IdField(help_text="One of the account's senders.")
+    phone = serializers.CharField(
+        max_length=40,
+        required=False,
+        help_text="E.164, or a national number read in the account's country.",
+    )
+    lead = IdField(required=False, help_text="Send to this lead.")
+    body = serializers.CharField(max_length=MAX_BODY_CHARS)
+
+    def validate(self, data: dict) -> dict:
+        if ("phone" in data) == ("lead" in data):
+            raise serializers.ValidationError("Give either phone or lead.")
+        return data
+
+
+class SenderOutputSerializer(serializers.Serializer):
+    """A sender without its credentials, which are never shown."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    provider = serializers.CharField()
+    phone_number = serializers.CharField()
+    throughput_per_second = serializers.IntegerField()
+    is_active = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+
+
+class MessageExportOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=MessageExport.Status.choices)
+    filters = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="The message filters it was started with.",
+    )
+    rows_total = serializers.IntegerField()
+    rows_done = serializers.IntegerField()
+    failure_reason = serializers.CharField(help_text="Why it failed, if it did.")
+    download_url = serializers.SerializerMethodField(
+        help_text="Where to GET the CSV file once the status is done."
+    )
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+    def get_download_url(self, export: MessageExport) -> str | None:
+        if export.status != MessageExport.Status.DONE:
+            return None
+        path = reverse("api:export-download", args=[export.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path

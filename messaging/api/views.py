@@ -1,8 +1,8 @@
-"""Messaging API: messages and their events, the error catalog, opt-outs, CSV export."""
+"""Messaging API: messages (list, send, events), senders, the error catalog, opt-outs, exports."""
 
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
@@ -13,32 +13,80 @@ from messaging.api.filters import ErrorCodeFilterSet, MessageFilterSet, OptOutFi
 from messaging.api.serializers import (
     ErrorCodeOutputSerializer,
     MessageEventOutputSerializer,
+    MessageExportOutputSerializer,
     MessageOutputSerializer,
+    MessageSendInputSerializer,
     OptOutCreateInputSerializer,
     OptOutOutputSerializer,
+    SenderOutputSerializer,
 )
-from messaging.exports import message_export_csv
-from messaging.models import ErrorCode, Message, MessageEvent, OptOut, OptOutEvent
+from messaging.export_jobs import (
+    ExportFiltersInvalid,
+    ExportNotReady,
+    message_export_create,
+    message_export_file_response,
+)
+from messaging.exports import billable_annotation, message_export_response
+from messaging.models import (
+    ErrorCode,
+    Message,
+    MessageEvent,
+    MessageExport,
+    OptOut,
+    OptOutEvent,
+    Sender,
+)
 from messaging.optouts import opt_in_record, opt_out_record
-from portal.api import AccountScopedMixin, DomainError, NewestFirstCursorPagination
+from messaging.outbound import SendRefused, message_send
+from portal.api import (
+    AccountScopedMixin,
+    DomainError,
+    ErrorOutputSerializer,
+    NewestFirstCursorPagination,
+    idempotent,
+)
 from portal.api_auth import request_actor
+from portal.api_schema import IDEMPOTENCY_PARAMETER
+from portal.models import Account
 from portal.phones import phone_parse
+
+# Refusals about the state of things (409); the others are about the input (400).
+SEND_CONFLICTS = {"opted_out", "suppressed", "sender_inactive"}
+CSV_RESPONSE = {(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR)}
 
 
 def message_list(*, account_id: int):
     """The account's messages shaped for the API (one query per page)."""
-    return Message.objects.filter(account_id=account_id).select_related("lead", "error")
+    return (
+        Message.objects.filter(account_id=account_id)
+        .select_related("lead", "error")
+        .annotate(billable=billable_annotation())
+    )
 
 
-def csv_download(chunks, filename: str) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+def export_start(
+    request, *, account: Account, filters: dict[str, list[str]]
+) -> Response:
+    """Start an export with these message filters and answer 202 with it."""
+    try:
+        export = message_export_create(
+            account=account, filters=filters, created_by=request_actor(request)
+        )
+    except ExportFiltersInvalid as exc:
+        raise translate_validation(exc.errors) from None
+    serializer = MessageExportOutputSerializer(export, context={"request": request})
+    return Response(serializer.data, status=status.HTTP_202_ACCEPTED)
 
 
-class MessageListApi(AccountScopedMixin, generics.ListAPIView):
-    """Messages, newest first; poll with updated_after to follow a campaign."""
+class MessageListCreateApi(AccountScopedMixin, generics.ListAPIView):
+    """Messages, newest first; poll with updated_after to follow a campaign.
 
+    POST sends one message to a number or a lead from one of the account's
+    senders. Send it with an Idempotency-Key header: a retry with the same key
+    answers the same and sends nothing more.
+    """
+
+    queryset = Message.objects.none()  # names the model for the schema
     serializer_class = MessageOutputSerializer
     filterset_class = MessageFilterSet
     pagination_class = NewestFirstCursorPagination
@@ -46,8 +94,37 @@ class MessageListApi(AccountScopedMixin, generics.ListAPIView):
     def get_queryset(self):
         return message_list(account_id=self.account.pk)
 
+    @extend_schema(
+        request=MessageSendInputSerializer,
+        responses={201: MessageOutputSerializer},
+        parameters=[IDEMPOTENCY_PARAMETER],
+    )
+    @idempotent("message-send")
+    def post(self, request):
+        data = MessageSendInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            message = message_send(
+                account=self.account,
+                sender_id=data.validated_data["sender"],
+                body=data.validated_data["body"],
+                phone=data.validated_data.get("phone", ""),
+                lead_id=data.validated_data.get("lead"),
+            )
+        except SendRefused as exc:
+            raise DomainError(
+                exc.detail,
+                code=exc.code,
+                status_code=409 if exc.code in SEND_CONFLICTS else 400,
+            ) from None
+        message = self.get_queryset().get(pk=message.pk)
+        return Response(
+            MessageOutputSerializer(message).data, status=status.HTTP_201_CREATED
+        )
+
 
 class MessageDetailApi(AccountScopedMixin, generics.RetrieveAPIView):
+    queryset = Message.objects.none()
     serializer_class = MessageOutputSerializer
 
     def get_queryset(self):
@@ -57,6 +134,7 @@ class MessageDetailApi(AccountScopedMixin, generics.RetrieveAPIView):
 class MessageEventListApi(AccountScopedMixin, generics.ListAPIView):
     """Every status change offered to one message, applied or ignored."""
 
+    queryset = MessageEvent.objects.none()
     serializer_class = MessageEventOutputSerializer
     pagination_class = NewestFirstCursorPagination
 
@@ -67,25 +145,99 @@ class MessageEventListApi(AccountScopedMixin, generics.ListAPIView):
         return MessageEvent.objects.filter(message=message).select_related("error")
 
 
-class MessageExportApi(AccountScopedMixin, APIView):
+class MessageFilteredApi(AccountScopedMixin, generics.GenericAPIView):
+    """Views that act on the messages selected by the message list's filters."""
+
+    queryset = Message.objects.none()
+    filterset_class = MessageFilterSet
+    pagination_class = None
+
+    def get_queryset(self):
+        return Message.objects.filter(account=self.account)
+
+
+class MessageExportApi(MessageFilteredApi):
     """The filtered messages as CSV (same filters as the list), streamed."""
 
-    @extend_schema(
-        parameters=[MessageFilterSet],
-        responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR)},
-    )
+    @extend_schema(filters=True, responses=CSV_RESPONSE)
     def get(self, request):
-        filterset = MessageFilterSet(
-            request.query_params,
-            queryset=Message.objects.filter(account=self.account),
-            request=request,
-        )
-        if not filterset.is_valid():
-            raise DomainError(
-                "Invalid filters.", code="invalid", fields=filterset.errors
-            )
+        rows = self.filter_queryset(self.get_queryset())
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-        return csv_download(message_export_csv(filterset.qs), f"messages-{stamp}.csv")
+        return message_export_response(rows, filename=f"messages-{stamp}.csv")
+
+
+class MessageExportCreateApi(MessageFilteredApi):
+    """Start an export of the messages the list shows with the same filters (in the
+    query string) to a CSV file; poll the export for its progress, then download it."""
+
+    serializer_class = MessageExportOutputSerializer  # for OPTIONS
+
+    @extend_schema(
+        filters=True, request=None, responses={202: MessageExportOutputSerializer}
+    )
+    def post(self, request):
+        known = self.filterset_class.base_filters
+        filters = {
+            name: request.query_params.getlist(name)
+            for name in request.query_params
+            if name in known
+        }
+        return export_start(request, account=self.account, filters=filters)
+
+
+class ExportScopedMixin(AccountScopedMixin):
+    queryset = MessageExport.objects.none()
+    serializer_class = MessageExportOutputSerializer
+
+    def get_queryset(self):
+        return MessageExport.objects.filter(account=self.account).order_by(
+            "-created_at", "-pk"
+        )
+
+
+class ExportListApi(ExportScopedMixin, generics.ListAPIView):
+    """Exports of messages, newest first, with their progress."""
+
+
+class ExportDetailApi(ExportScopedMixin, generics.RetrieveAPIView):
+    """One export: status, rows_done of rows_total, the failure reason or download_url."""
+
+
+class ExportDownloadApi(AccountScopedMixin, APIView):
+    """The CSV file of a done export (409 export_not_ready before that)."""
+
+    @extend_schema(
+        responses={
+            **CSV_RESPONSE,
+            409: OpenApiResponse(
+                ErrorOutputSerializer,
+                description="export_not_ready: the export is still running or failed.",
+            ),
+        }
+    )
+    def get(self, request, pk: int):
+        export = get_object_or_404(
+            MessageExport.objects.filter(account=self.account), pk=pk
+        )
+        try:
+            return message_export_file_response(export=export)
+        except ExportNotReady as exc:
+            raise DomainError(
+                exc.detail,
+                code=exc.code,
+                status_code=404 if exc.code == "export_file_missing" else 409,
+                status=export.status,
+            ) from None
+
+
+class SenderListApi(AccountScopedMixin, generics.ListAPIView):
+    """The account's senders: give one's id to a campaign or a message."""
+
+    queryset = Sender.objects.none()
+    serializer_class = SenderOutputSerializer
+
+    def get_queryset(self):
+        return Sender.objects.filter(account=self.account).order_by("pk")
 
 
 class ErrorCodeListApi(generics.ListAPIView):
@@ -104,6 +256,7 @@ class ErrorCodeDetailApi(generics.RetrieveAPIView):
 class OptOutListCreateApi(AccountScopedMixin, generics.ListAPIView):
     """Numbers that must not be texted; POST opts one out (audited, source "api")."""
 
+    queryset = OptOut.objects.none()
     serializer_class = OptOutOutputSerializer
     filterset_class = OptOutFilterSet
 
@@ -141,6 +294,7 @@ class OptOutListCreateApi(AccountScopedMixin, generics.ListAPIView):
 class OptOutDetailApi(AccountScopedMixin, generics.RetrieveAPIView):
     """One opt-out; DELETE opts the number back in (audited, source "api")."""
 
+    queryset = OptOut.objects.none()
     serializer_class = OptOutOutputSerializer
 
     def get_queryset(self):

@@ -102,6 +102,13 @@ class BandwidthProvider(Provider):
                         to_number=require(event, "to"),
                         body=message.get("text") or "",
                         payload=event,
+                        # Bandwidth's media URLs need our API credentials and
+                        # expire after 2 days; the link records what was sent.
+                        media=tuple(
+                            url
+                            for url in message.get("media") or []
+                            if isinstance(url, str) and url
+                        ),
                     )
                 )
                 continue

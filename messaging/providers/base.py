@@ -1,6 +1,7 @@
 """The provider interface: send, verify a webhook, parse what it says. Nothing else."""
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -44,13 +45,14 @@ class SendResult:
 
 @dataclass(frozen=True)
 class Inbound:
-    """A text a person sent to one of the account's numbers."""
+    """A text a person sent to one of the account's numbers, with any MMS media URLs."""
 
     provider_message_id: str
     from_number: str
     to_number: str
     body: str
     payload: dict = field(default_factory=dict)
+    media: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,11 @@ class Provider:
     @property
     def error_source(self) -> str:
         return self.catalog or self.name
+
+    @contextmanager
+    def sending(self) -> Iterator[None]:
+        """Around a batch of sends; a provider that can pool work per batch does it here."""
+        yield
 
     def send(self, *, credentials: Mapping[str, str], outgoing: Outgoing) -> SendResult:
         raise NotImplementedError

@@ -17,17 +17,26 @@ reserved test numbers below force each outcome (as Twilio's magic numbers do):
 | +15005550007  | provider unavailable (every call times out)               |
 | +15005550008  | delivered, then the person replies STOP                   |
 | +15005550009  | undelivered: unknown error (30008)                        |
+
+When SIMULATOR_SEND_LOG names a file, every call that reaches the simulator is
+appended to it: the provider's own record of what it was handed, which shows
+whether any message was sent twice.
 """
 
 import hashlib
+import os
 import random
 import uuid
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 
 from messaging.catalog import error_get
+from messaging.models import ErrorCode
 from messaging.providers.base import (
     Inbound,
     Outgoing,
@@ -89,9 +98,51 @@ def outcome_for(phone: str, message_uuid: str) -> str:
     return random.Random(seed).choices(list(mix), weights=list(mix.values()))[0]
 
 
+def send_record(message_uuid: str, reference: str) -> None:
+    """Append one provider call to SIMULATOR_SEND_LOG, if set.
+
+    A single write() to an O_APPEND file: lines from concurrent workers never
+    interleave, and the kernel keeps the line even if the worker is killed the
+    moment after, as a real provider keeps what it was handed.
+    """
+    path = settings.SIMULATOR_SEND_LOG
+    if not path:
+        return
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, f"{message_uuid} {reference}\n".encode())
+    finally:
+        os.close(fd)
+
+
+def sends_recorded(path: str | Path) -> Counter[str]:
+    """Count the calls per message uuid in a send log (a missing log holds none)."""
+    try:
+        lines = Path(path).read_text().splitlines()
+    except FileNotFoundError:
+        return Counter()
+    return Counter(line.split(" ", 1)[0] for line in lines if line)
+
+
 class SimulatorProvider(Provider):
     name = "simulator"
     catalog = "twilio"
+
+    def __init__(self) -> None:
+        self._pooled: list[dict[str, str]] | None = None
+        # Catalog entries looked up by this instance (one batch of receipts).
+        self._errors: dict[tuple[str, str], ErrorCode] = {}
+
+    @contextmanager
+    def sending(self) -> Iterator[None]:
+        """Pool the batch's receipts into one task: one callback task per SMS costs ~1 ms."""
+        self._pooled = []
+        try:
+            yield
+        finally:
+            receipts, self._pooled = self._pooled, None
+            if receipts:
+                self._deliver(receipts)
 
     def send(self, *, credentials: Mapping[str, str], outgoing: Outgoing) -> SendResult:
         outcome = outcome_for(outgoing.to, outgoing.message_uuid)
@@ -99,19 +150,27 @@ class SimulatorProvider(Provider):
             raise ProviderUnavailable("simulated timeout")
         if outcome in SYNC_ERRORS:
             code = SYNC_ERRORS[outcome]
+            send_record(outgoing.message_uuid, code)
             return SendResult(
                 status=Status.FAILED, error_code=code, payload={"code": code}
             )
         sid = f"SM{uuid.uuid4().hex}"
+        send_record(outgoing.message_uuid, sid)
         receipts = self._receipts(sid, outgoing, outcome)
+        if self._pooled is None:
+            self._deliver(receipts)
+        else:
+            self._pooled += receipts
+        return SendResult(
+            status=Status.SENT, provider_message_id=sid, provider_status="queued"
+        )
+
+    def _deliver(self, receipts: list[dict[str, str]]) -> None:
         from messaging.tasks import simulate_receipts_task
 
         delay = settings.SIMULATOR_RECEIPT_DELAY
         transaction.on_commit(
             lambda: simulate_receipts_task.apply_async(args=[receipts], countdown=delay)
-        )
-        return SendResult(
-            status=Status.SENT, provider_message_id=sid, provider_status="queued"
         )
 
     def _receipts(
@@ -148,6 +207,13 @@ class SimulatorProvider(Provider):
         # Its receipts come from its own task, in-process; nothing over HTTP is authentic.
         return False
 
+    def _error(self, code: str, status: str) -> ErrorCode:
+        if (code, status) not in self._errors:
+            self._errors[code, status] = error_get(
+                provider=self.error_source, code=code, status=status
+            )
+        return self._errors[code, status]
+
     def parse(self, *, request: WebhookRequest) -> Parsed:
         form = {key: values[-1] for key, values in request.form.items()}
         if "Body" in form:
@@ -161,9 +227,7 @@ class SimulatorProvider(Provider):
         status = word_status(form["MessageStatus"], self.name)
         error = None
         if form.get("ErrorCode"):
-            error = error_get(
-                provider=self.error_source, code=form["ErrorCode"], status=status
-            )
+            error = self._error(form["ErrorCode"], status)
         update = StatusUpdate(
             status=status,
             provider_status=form["MessageStatus"],
@@ -171,3 +235,23 @@ class SimulatorProvider(Provider):
             payload=form,
         )
         return Parsed(receipts=[Receipt(self.name, form["MessageSid"], update)])
+
+
+def simulator_receipts_apply(*, payloads: list[dict[str, str]]) -> int:
+    """Feed a batch of the simulator's callbacks through the webhook path in one go.
+
+    One ingestion for the whole batch: the receipts are applied in their order
+    with one locking read and grouped UPDATEs, instead of a round of queries each.
+    """
+    from messaging.ingest import webhook_ingest
+
+    provider = SimulatorProvider()
+    parsed = Parsed()
+    for payload in payloads:
+        form = {key: [value] for key, value in payload.items()}
+        one = provider.parse(
+            request=WebhookRequest(url="", headers={}, body=b"", form=form)
+        )
+        parsed.receipts.extend(one.receipts)
+        parsed.inbound.extend(one.inbound)
+    return webhook_ingest(provider=provider, parsed=parsed)

@@ -41,6 +41,10 @@ class TelnyxProvider(Provider):
     credential_keys = ("api_key", "public_key", "messaging_profile_id")
 
     def send(self, *, credentials: Mapping[str, str], outgoing: Outgoing) -> SendResult:
+        # No validity period: the v2 send API has no field for one (reference/
+        # providers.md 2(a), telnyx-python's MessageSendParams), and an unknown
+        # field risks a 4xx. The portal's expiry sweep keeps a stale message
+        # from being handed over; Telnyx expires its own queue (40014).
         request = {
             "to": outgoing.to,
             "from": outgoing.from_number,
@@ -92,6 +96,11 @@ class TelnyxProvider(Provider):
                 to_number=require(payload, "to", 0, "phone_number"),
                 body=payload.get("text") or "",
                 payload=envelope,
+                media=tuple(
+                    item["url"]
+                    for item in payload.get("media") or []
+                    if isinstance(item, dict) and isinstance(item.get("url"), str)
+                ),
             )
             return Parsed(inbound=[inbound])
         if event not in STATUS_EVENTS:

@@ -30,6 +30,8 @@ from messaging.statuses import Status, word_status
 MAX_VALIDITY_SECONDS = 36_000
 # TwiML that sends no reply: Twilio would otherwise text back whatever body we return.
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+# An MMS carries at most 10 media, as MediaUrl0..MediaUrl9.
+MAX_MEDIA = 10
 
 
 class TwilioProvider(Provider):
@@ -85,6 +87,11 @@ class TwilioProvider(Provider):
                 to_number=form.get("To", ""),
                 body=form.get("Body", ""),
                 payload=form,
+                media=tuple(
+                    form[f"MediaUrl{n}"]
+                    for n in range(MAX_MEDIA)
+                    if form.get(f"MediaUrl{n}")
+                ),
             )
             return Parsed(inbound=[inbound])
         update = receipt(

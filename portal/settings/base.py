@@ -103,7 +103,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every request without it
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Export files. Not served as media (no MEDIA_URL route): they hold people's
+# numbers, so the API and the portal hand them out after checking the account.
+MEDIA_ROOT = env("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "media"))
 
 LOGIN_URL = "admin:login"
 
@@ -131,19 +135,37 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_TIME_LIMIT = 5 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 4 * 60
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes the database connection around every task unless
+# this is set; a new PostgreSQL connection costs more than a whole batch's queries.
+CELERY_DB_REUSE_MAX = 200
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # The sweeps (ARCHITECTURE.md section 3); beat copies these into its database.
 CELERY_BEAT_SCHEDULE = {
+    # Webhooks are recorded by the view and applied here within about a second;
+    # ticks a stopped worker missed expire instead of piling up in the broker.
+    "apply-webhooks": {
+        "task": "messaging.apply_status_batch",
+        "schedule": 1.0,
+        "options": {"expire_seconds": 10},
+    },
     "requeue-due": {"task": "messaging.requeue_due", "schedule": 60.0},
     "release-stuck": {"task": "messaging.release_stuck", "schedule": 120.0},
     "expire": {"task": "messaging.expire_messages", "schedule": 300.0},
     "mark-unknown": {"task": "messaging.mark_unknown", "schedule": 900.0},
+    "fail-stalled-exports": {
+        "task": "messaging.fail_stalled_exports",
+        "schedule": 600.0,
+    },
     "refresh-campaigns": {"task": "campaigns.refresh_states", "schedule": 5.0},
+    # Every write adds count rows; folding them keeps the dashboard's sums short.
+    "squash-counts": {"task": "messaging.squash_counts", "schedule": 30.0},
 }
 # The simulated provider: seconds before receipts arrive, and the outcome seed.
 SIMULATOR_RECEIPT_DELAY = env.int("SIMULATOR_RECEIPT_DELAY", default=3)
 SIMULATOR_SEED = env.int("SIMULATOR_SEED", default=0)
+# A file the simulator appends each send to (its own record; off when empty).
+SIMULATOR_SEND_LOG = env("SIMULATOR_SEND_LOG", default="")
 
 REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -157,17 +179,43 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "token": env("API_THROTTLE_RATE", default="1200/min"),
     },
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Bodies are JSON; only the lead import takes a multipart upload (its own parsers).
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "portal.api_schema.PortalAutoSchema",
     "EXCEPTION_HANDLER": "portal.api.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Campaign portal API",
-    "DESCRIPTION": "Leads, campaigns, messages with every failure explained, exports.",
+    "DESCRIPTION": (
+        "Leads, campaigns, messages with every failure explained, exports.\n\n"
+        "Authenticate with `Authorization: Bearer <token>` (tokens are made in the "
+        "portal under API tokens). A campaign from start to end: upload a CSV to "
+        "`POST /api/v1/leads/import/` with a list name; find your sender with "
+        "`GET /api/v1/senders/`; `POST /api/v1/campaigns/` with the sender and the "
+        "list; `POST /api/v1/campaigns/{id}/launch/` (with an `Idempotency-Key` "
+        "header, so a retry is safe); poll `GET /api/v1/messages/?campaign={id}"
+        "&updated_after=<the last updated_at you saw>` and "
+        "`GET /api/v1/campaigns/{id}/` until its state is `done`. Every failed "
+        "message carries `error_code`, `error_title`, `error_meaning` and "
+        "`error_resolution`. `POST /api/v1/campaigns/{id}/exports/` starts a CSV "
+        "export: poll `GET /api/v1/exports/{id}/` until `status` is `done`, then "
+        "GET its `download_url`.\n\n"
+        'Errors answer `{"code": ..., "detail": ...}`; `code` is stable.'
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name per choice set: several models have a "status", and the error's
+    # category and advice appear under two field names.
+    "ENUM_NAME_OVERRIDES": {
+        "MessageStatusEnum": "messaging.statuses.Status",
+        "LeadImportStatusEnum": "campaigns.models.LeadImport.Status",
+        "ExportStatusEnum": "messaging.models.MessageExport.Status",
+        "ErrorCategoryEnum": "messaging.models.ErrorCode.Category",
+        "NumberAdviceEnum": "messaging.models.ErrorCode.NumberAdvice",
+    },
     # Docs assets come from drf-spectacular-sidecar: nothing loads from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -1,5 +1,6 @@
 import io
 import json
+from datetime import timedelta
 
 import pytest
 
@@ -7,6 +8,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from campaigns.models import Campaign, Lead
@@ -284,3 +286,42 @@ def test_error_catalog_and_account(api, account):
     data = api.get(reverse("api:error-list"), {"provider": "twilio", "code": "30003"})
     assert data.json()["results"][0]["code"] == "30003"
     assert api.get(reverse("api:account")).json()["credit_balance"] == 10_000
+
+
+@pytest.mark.parametrize(
+    "value", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"]
+)
+def test_times_outside_the_calendar_in_utc_are_400_not_500(api, value):
+    response = api.get(reverse("api:message-list"), {"updated_after": value})
+    assert response.status_code == 400
+    assert "updated_after" in response.json()["fields"]
+
+
+def test_any_iso_offset_works_even_one_postgresql_refuses(api, account):
+    (message,) = _messages(account, 1)
+    far_east = timezone.get_fixed_timezone(16 * 60 + 13)  # PostgreSQL stops at 15:59
+    url = reverse("api:message-list")
+    for delta, expected in ((-1, [message.pk]), (0, [])):
+        when = (message.updated_at + timedelta(seconds=delta)).astimezone(far_east)
+        results = api.get(url, {"updated_after": when.isoformat()}).json()["results"]
+        assert [m["id"] for m in results] == expected
+
+
+@pytest.mark.parametrize("name", ["a\\u0000b", "\\ud800x"])
+def test_field_names_postgresql_cannot_store_are_400_not_500(api, campaign, name):
+    # JSON text: a test client would refuse to encode a lone surrogate itself.
+    body = '{"field_defaults": {"%s": "v"}}' % name  # noqa: UP031
+    url = reverse("api:campaign-detail", args=[campaign.pk])
+    response = api.patch(url, body, content_type="application/json")
+    assert response.status_code == 400
+    assert "field_defaults" in response.json()["fields"]
+    body = '{"phone": "+12025550123", "fields": {"%s": "v"}}' % name  # noqa: UP031
+    response = api.post(reverse("api:lead-list"), body, content_type="application/json")
+    assert response.status_code == 400 and "fields" in response.json()["fields"]
+
+
+def test_idempotency_key_must_be_printable_ascii(api, campaign):
+    url = reverse("api:campaign-launch", args=[campaign.pk])
+    response = api.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="clé")
+    assert response.status_code == 400
+    assert response.json()["code"] == "idempotency_key_invalid"

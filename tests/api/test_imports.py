@@ -133,3 +133,17 @@ def test_import_never_loses_a_valid_row(
     expected = {f"+1202555{n:04d}" for n in numbers}
     assert expected <= set(Lead.objects.values_list("phone", flat=True))
     assert imp.rows_imported + imp.rows_failed == imp.rows_total
+
+
+def test_import_api_refuses_an_unreadable_file_with_its_reason(api, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    upload = io.BytesIO(b"name,email\nAnn,a@example.org\n")
+    upload.name = "contacts.csv"
+    response = api.post(
+        reverse("api:lead-import"), {"file": upload}, format="multipart"
+    )
+    assert response.status_code == 400
+    data = response.json()
+    assert data["code"] == "import_failed" and "No phone column" in data["detail"]
+    failed = api.get(reverse("api:lead-import-detail", args=[data["import_id"]]))
+    assert failed.json()["status"] == "failed"

@@ -19,7 +19,8 @@ from campaigns.services import (
     campaigns_mark_in_progress,
 )
 from messaging.dispatch import messages_release_stuck
-from messaging.models import Message, OptOut
+from messaging.models import Message, OptOut, Sender
+from portal.models import Account
 from tests.factories import (
     CampaignFactory,
     LeadFactory,
@@ -203,10 +204,12 @@ def test_resend_failed_queues_a_new_attempt_for_temporary_errors_only(
 ):
     from messaging.catalog import error_get
 
+    # a number the simulator always delivers to: the new attempt's fate is known
     temporary = MessageFactory(
         campaign=campaign,
         status="undelivered",
         error=error_get(provider="twilio", code="30003"),
+        lead__phone="+15005550000",
     )
     MessageFactory(
         campaign=campaign,
@@ -216,7 +219,7 @@ def test_resend_failed_queues_a_new_attempt_for_temporary_errors_only(
     with django_capture_on_commit_callbacks(execute=True):
         assert campaign_resend_failed(campaign_id=campaign.pk, actor=None) == 1
     retry = Message.objects.get(retry_of=temporary)
-    assert retry.attempt == 2 and retry.status != "undelivered"
+    assert (retry.attempt, retry.status) == (2, "delivered")
     assert Message.objects.get(pk=temporary.pk).superseded
 
 
@@ -275,3 +278,93 @@ def test_credit_running_out_mid_batch_sends_what_it_covers_and_rejects_the_rest(
     assert outcomes[2] == ("rejected", "insufficient_credit", False)
     campaign.account.refresh_from_db()
     assert campaign.account.credit_balance == 0
+
+
+def test_a_lead_who_texts_stop_before_the_send_is_not_texted(
+    ready, django_capture_on_commit_callbacks, settings, tmp_path
+):
+    from messaging.inbound import inbound_receive
+    from messaging.providers.base import Inbound
+    from messaging.providers.simulator import sends_recorded
+
+    # given a fanned-out campaign whose messages wait in the queue
+    settings.SIMULATOR_SEND_LOG = str(tmp_path / "sends.log")
+    campaign, leads = ready
+    stays = _add(leads, "+15005550000")
+    leaves = _add(leads, "+12025550123")
+    Campaign.objects.filter(pk=campaign.pk).update(state="processing")
+    with django_capture_on_commit_callbacks() as enqueued:
+        campaign_fan_out(campaign_id=campaign.pk)
+    # when one of the leads texts STOP before the dispatcher gets to it
+    inbound_receive(
+        sender=campaign.sender,
+        messages=[Inbound("SMin1", leaves.phone, campaign.sender.phone_number, "STOP")],
+    )
+    balance = Account.objects.get(pk=campaign.account_id).credit_balance
+    with django_capture_on_commit_callbacks(execute=True):
+        for send_task in enqueued:
+            send_task()
+    # then that lead's message is refused with the opt-out error, never handed over
+    mine = Message.objects.select_related("error").get(campaign=campaign, lead=leaves)
+    assert (mine.status, mine.error.code, mine.billed) == (
+        "rejected",
+        "opted_out",
+        False,
+    )
+    assert str(mine.uuid) not in sends_recorded(settings.SIMULATOR_SEND_LOG)
+    other = Message.objects.get(campaign=campaign, lead=stays)
+    assert other.status == "delivered"
+    # and only the message sent was paid for
+    assert balance - Account.objects.get(pk=campaign.account_id).credit_balance == 1
+
+
+def test_the_opt_out_confirmation_still_goes_to_the_number_that_opted_out(
+    sender, django_capture_on_commit_callbacks
+):
+    from messaging.inbound import inbound_receive
+    from messaging.providers.base import Inbound
+
+    # when a person texts STOP: the reply is queued to a number now opted out
+    with django_capture_on_commit_callbacks(execute=True):
+        inbound_receive(
+            sender=sender,
+            messages=[Inbound("SMin2", "+15005550000", sender.phone_number, "STOP")],
+        )
+    # then the reply, not part of a campaign, is sent all the same
+    reply = Message.objects.get(direction="outbound", campaign=None)
+    assert OptOut.objects.filter(account=sender.account, phone=reply.phone).exists()
+    assert reply.status == "delivered"
+
+
+def test_a_slow_sender_sends_what_fits_its_window_and_requeues_the_rest(
+    campaign, monkeypatch, django_capture_on_commit_callbacks
+):
+    from messaging.dispatch import messages_send
+
+    # given five messages through a sender allowed two in one task's window
+    monkeypatch.setattr("messaging.dispatch.SEND_WINDOW_SECONDS", 0.5)
+    Sender.objects.filter(pk=campaign.sender_id).update(throughput_per_second=4)
+    expires_at = timezone.now() + timedelta(hours=1)
+    ids = [
+        m.pk
+        for m in MessageFactory.create_batch(
+            5, campaign=campaign, expires_at=expires_at
+        )
+    ]
+    Message.objects.filter(pk__in=ids).update(phone="+15005550000")
+    # when one batch runs
+    with django_capture_on_commit_callbacks() as follow_ups:
+        assert messages_send(message_ids=ids) == 2
+    # then the first two went out and the rest wait for the task it queued
+    statuses = list(
+        Message.objects.filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("status", flat=True)
+    )
+    assert statuses == ["sent", "sent", "queued", "queued", "queued"]
+    with django_capture_on_commit_callbacks(execute=True):
+        for follow_up in follow_ups:
+            follow_up()
+    assert set(Message.objects.filter(pk__in=ids).values_list("status", flat=True)) == {
+        "delivered"
+    }

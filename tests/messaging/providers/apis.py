@@ -1,6 +1,10 @@
 """Each provider's API as the local fakes speak it: paths, answers, refusals."""
 
+import json
 import uuid
+from collections import Counter
+
+from werkzeug import Request, Response
 
 MESSAGE_UUID = str(uuid.UUID(int=7))
 SENDER_UUID = str(uuid.UUID(int=9))
@@ -101,3 +105,37 @@ REFUSED = {
         "http_400",
     ),
 }
+
+
+def provider_id(provider: str, phone: str, nth: int = 1) -> str:
+    """The id the fake API gives the nth message it accepts for phone."""
+    prefix = {"twilio": "SM", "telnyx": "tx-", "bandwidth": "bw"}[provider]
+    return prefix + phone[1:] + (f"-{nth}" if nth > 1 else "")
+
+
+def accept_each(provider: str):
+    """A fake API handler accepting every send, with an id of its own per message."""
+    code, body, _, _ = ACCEPTED[provider]
+    sends: Counter[str] = Counter()
+
+    def handler(request: Request) -> Response:
+        if provider == "twilio":
+            to = request.form["To"]
+        elif provider == "telnyx":
+            to = request.get_json()["to"]
+        else:
+            to = request.get_json()["to"][0]
+        sends[to] += 1
+        sid = provider_id(provider, to, sends[to])
+        if provider == "twilio":
+            answer = body | {"sid": sid, "to": to}
+        elif provider == "telnyx":
+            data = body["data"] | {"id": sid}
+            answer = {"data": data | {"to": [{"phone_number": to, "status": "queued"}]}}
+        else:
+            answer = body | {"id": sid, "to": [to]}
+        return Response(
+            json.dumps(answer), status=code, content_type="application/json"
+        )
+
+    return handler

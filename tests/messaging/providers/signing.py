@@ -13,6 +13,7 @@ from django.utils.datastructures import MultiValueDict
 
 from messaging.providers.bandwidth import basic_auth
 from messaging.providers.base import webhook_url
+from messaging.tasks import apply_status_batch_task
 
 
 def telnyx_credentials(seed: bytes) -> dict[str, str]:
@@ -39,12 +40,19 @@ CREDENTIALS = {
         "webhook_password": "hook-pass",
     },
 }
-# Another customer's credentials at each provider: authentic, but not this sender's.
+# Another sender's credentials at each provider: authentic, but not this sender's.
 OTHER_CREDENTIALS = {
     "twilio": {"account_sid": "AC999", "auth_token": "other-token"},
     "telnyx": telnyx_credentials(b"o"),
     "bandwidth": CREDENTIALS["bandwidth"]
     | {"webhook_username": "other-user", "webhook_password": "other-pass"},
+}
+# Keys no sender of ours holds: what a forger can sign with.
+FORGED_CREDENTIALS = {
+    "twilio": {"account_sid": "AC123", "auth_token": "guessed-token"},
+    "telnyx": telnyx_credentials(b"f"),
+    "bandwidth": CREDENTIALS["bandwidth"]
+    | {"webhook_username": "hook-user", "webhook_password": "guessed"},
 }
 
 
@@ -54,9 +62,20 @@ def webhook_path(sender, *, message_uuid: str | None = None) -> str:
 
 
 def signed_post(
-    client, sender, payload, *, credentials=None, path=None, timestamp=None
+    client, sender, payload, *, credentials=None, path=None, timestamp=None, apply=True
 ):
-    """POST payload to the sender's webhook, signed with credentials (default: its own)."""
+    """POST payload to the sender's webhook, signed with credentials (default: its own).
+
+    Then, unless apply is False, run the status task (eagerly) as beat does every
+    second, so that what the webhook recorded is applied.
+    """
+    response = _signed_request(client, sender, payload, credentials, path, timestamp)
+    if apply:
+        apply_status_batch_task.delay()
+    return response
+
+
+def _signed_request(client, sender, payload, credentials, path, timestamp):
     credentials = credentials or CREDENTIALS[sender.provider]
     path = path or webhook_path(sender)
     if sender.provider == "twilio":

@@ -1,0 +1,136 @@
+"""Pipeline throughput: one campaign from launch to its last receipt, on real workers.
+
+    python bench/pipeline.py --leads 50000 --json
+
+PostgreSQL (BENCH_PIPELINE_DATABASE_URL, by default its own database
+portal_bench_pipeline, created and migrated), Redis (BENCH_PIPELINE_BROKER_URL,
+by default database 10, emptied first) and one Celery worker with --workers
+processes on every queue; the simulator answers at once. Launches a campaign
+of --leads fresh leads from this process, waits until it is idle, and prints
+messages_per_second from the launch to the last status event written, the
+time to the first send (validation and fan-out), the rate from the first send
+to the last receipt, the worker's CPU time per message, the buckets, duplicates_sent
+(from the simulator's own send log; must be 0) and lost (must be 0).
+"""
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.local")
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/portal_bench_pipeline"
+DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/10"
+TIMEOUT = 900  # seconds; far beyond any healthy run
+
+
+def run(*, leads: int, workers: int, scratch: Path, broker_url: str) -> dict:
+    from django.conf import settings
+    from django.db import connection
+    from django.db.models import Max, Min, Q
+    from django.utils import timezone
+
+    from campaigns.demo import demo_campaign_create, demo_report
+    from campaigns.launch import campaign_launch
+    from messaging.models import MessageEvent
+    from messaging.statuses import Status
+    from tests.integration.workers import (
+        broker_empty,
+        pipeline_wait,
+        postgres_url,
+        worker_start,
+    )
+
+    send_log = scratch / "sends.log"
+    broker_empty(broker_url)
+    cpu_before = _children_cpu()
+    worker = worker_start(
+        database_url=postgres_url(settings.DATABASES["default"]),
+        broker_url=broker_url,
+        send_log=send_log,
+        concurrency=workers,
+    )
+    try:
+        campaign = demo_campaign_create(leads=leads)
+        with connection.cursor() as cursor:
+            # Fresh statistics, as autovacuum keeps them on a live database: with
+            # none, PostgreSQL scans whole indexes for a batch's provider ids.
+            cursor.execute("ANALYZE")
+        started = timezone.now()
+        campaign_launch(campaign_id=campaign.pk, launched_by=None)
+        if not pipeline_wait(
+            campaign_id=campaign.pk, broker_url=broker_url, timeout=TIMEOUT
+        ):
+            raise SystemExit(f"Not idle after {TIMEOUT} s; see {worker.log}")
+    finally:
+        worker.stop()
+    worker_cpu = _children_cpu() - cpu_before  # the worker and its pool, boot included
+    # The first provider answer ends validation, fan-out and the first claim.
+    answered = Q(kind=MessageEvent.Kind.SEND) & ~Q(status=Status.SENDING)
+    events = MessageEvent.objects.filter(message__campaign_id=campaign.pk).aggregate(
+        first=Min("created_at", filter=answered), last=Max("created_at")
+    )
+    seconds = (events["last"] - started).total_seconds()
+    sending = (events["last"] - events["first"]).total_seconds()
+    report = demo_report(campaign_id=campaign.pk, send_log=send_log, seconds=seconds)
+    return {
+        "leads": leads,
+        "workers": workers,
+        "messages_per_second": round(leads / seconds),
+        "seconds": report.seconds,
+        "first_send_after": round(seconds - sending, 2),
+        "sending_messages_per_second": round(leads / sending),
+        "worker_cpu_ms_per_message": round(1000 * worker_cpu / leads, 2),
+        "buckets": report.buckets,
+        "charged": report.charged,
+        "duplicates_sent": report.duplicates_sent,
+        "lost": report.lost,
+    }
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=50_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    database_url = os.environ.get("BENCH_PIPELINE_DATABASE_URL", DEFAULT_DATABASE_URL)
+    broker_url = os.environ.get("BENCH_PIPELINE_BROKER_URL", DEFAULT_BROKER_URL)
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["CELERY_BROKER_URL"] = broker_url
+
+    from tests.integration.workers import database_create
+
+    database_create(database_url)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    with tempfile.TemporaryDirectory() as scratch:
+        result = run(
+            leads=args.leads,
+            workers=args.workers,
+            scratch=Path(scratch),
+            broker_url=broker_url,
+        )
+    if args.json:
+        print(json.dumps(result))
+        return
+    for key, value in result.items():
+        print(f"{key:>20}: {value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -5,7 +5,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import CharField, F
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
@@ -132,11 +132,19 @@ def messages_apply_statuses(*, updates: Sequence[tuple[int, StatusUpdate]]) -> i
 
 
 def _per_row(values: dict[int, str]) -> RawSQL:
-    """A provider id per message for one UPDATE, as one CASE written out.
+    """A provider id per message for one UPDATE; other rows keep theirs.
 
-    Django's Case(When(...)) costs about 0.1 ms a row to build and compile:
-    more than the UPDATE itself.
+    Django's Case(When(...)) costs about 0.1 ms a row to build. PostgreSQL
+    looks each id up in one array, in C; a CASE of a thousand WHENs would be
+    tried in turn for every row. SQLite gets the CASE.
     """
+    if connection.vendor == "postgresql":
+        return RawSQL(
+            "COALESCE((%s::varchar[])[array_position(%s::bigint[], id)],"
+            " provider_message_id)",
+            [list(values.values()), list(values)],
+            output_field=CharField(),
+        )
     whens = " WHEN %s THEN %s" * len(values)
     params = [item for pair in values.items() for item in pair]
     return RawSQL(

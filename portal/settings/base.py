@@ -137,6 +137,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = 4 * 60
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Celery's Django fixup closes the database connection around every task unless
 # this is set; a new PostgreSQL connection costs more than a whole batch's queries.
+# Broken or old connections are closed before each task (portal/celery.py).
 CELERY_DB_REUSE_MAX = 200
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)

@@ -318,22 +318,34 @@ def test_a_lead_who_texts_stop_before_the_send_is_not_texted(
     assert balance - Account.objects.get(pk=campaign.account_id).credit_balance == 1
 
 
-def test_the_opt_out_confirmation_still_goes_to_the_number_that_opted_out(
+def test_after_a_stop_only_the_reply_to_it_goes_to_that_number(
     sender, django_capture_on_commit_callbacks
 ):
+    from messaging.dispatch import messages_send
     from messaging.inbound import inbound_receive
     from messaging.providers.base import Inbound
 
-    # when a person texts STOP: the reply is queued to a number now opted out
+    # given a one-off message queued to a number, not yet sent
+    one_off = MessageFactory(
+        campaign=None,
+        account=sender.account,
+        sender=sender,
+        lead__phone="+15005550000",
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
+    # when the person texts STOP: the confirmation is queued to them
     with django_capture_on_commit_callbacks(execute=True):
         inbound_receive(
             sender=sender,
-            messages=[Inbound("SMin2", "+15005550000", sender.phone_number, "STOP")],
+            messages=[Inbound("SMin2", one_off.phone, sender.phone_number, "STOP")],
         )
-    # then the reply, not part of a campaign, is sent all the same
-    reply = Message.objects.get(direction="outbound", campaign=None)
-    assert OptOut.objects.filter(account=sender.account, phone=reply.phone).exists()
+        messages_send(message_ids=[one_off.pk])
+    # then the reply, written after the opt-out it confirms, goes out
+    reply = Message.objects.exclude(pk=one_off.pk).get(direction="outbound")
     assert reply.status == "delivered"
+    # and the message queued before the STOP does not
+    one_off.refresh_from_db()
+    assert (one_off.status, one_off.error.code) == ("rejected", "opted_out")
 
 
 def test_a_slow_sender_sends_what_fits_its_window_and_requeues_the_rest(
@@ -368,3 +380,16 @@ def test_a_slow_sender_sends_what_fits_its_window_and_requeues_the_rest(
     assert set(Message.objects.filter(pk__in=ids).values_list("status", flat=True)) == {
         "delivered"
     }
+
+
+def test_a_send_result_after_the_stuck_sweep_still_keeps_the_provider_id():
+    from messaging.services import StatusUpdate, messages_apply_statuses
+
+    # given a message the sweep settled as unknown while its send was under way
+    message = MessageFactory(status="unknown")
+    late = StatusUpdate(status="sent", kind="send", provider_message_id="SMlate")
+    # when the send's result is recorded at last
+    assert messages_apply_statuses(updates=[(message.pk, late)]) == 0
+    # then the status stays, and the id is kept for the receipts to find it by
+    message.refresh_from_db()
+    assert (message.status, message.provider_message_id) == ("unknown", "SMlate")

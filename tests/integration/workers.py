@@ -89,10 +89,11 @@ class Worker:
         self.process.wait()
 
     def stop(self) -> None:
-        """Warm shutdown: finish the tasks under way, then exit."""
+        """Warm shutdown: finish the tasks under way, stop the pool, then exit."""
         if self.process.poll() is not None:
             return
-        os.killpg(self.process.pid, signal.SIGTERM)
+        # To the main process only: it stops and reaps its pool processes.
+        self.process.terminate()
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -106,8 +107,19 @@ def worker_start(
     send_log: Path,
     concurrency: int = 2,
 ) -> Worker:
-    """Start a worker on every queue and wait until it answers a ping."""
+    """Start a worker on every queue and wait until it answers a ping.
+
+    Refuses when some other worker already consumes the broker's database: it
+    would take tasks meant for this one, against whatever database it uses.
+    """
     from celery import Celery
+
+    with Celery(broker=broker_url, set_as_current=False) as client:
+        others = client.control.ping(timeout=0.5)
+    if others:
+        raise RuntimeError(
+            f"Workers already consume {broker_url}: {others}. Stop them first."
+        )
 
     env = os.environ | {
         "DJANGO_SETTINGS_MODULE": "portal.settings.local",

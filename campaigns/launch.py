@@ -17,10 +17,10 @@ from campaigns.models import Campaign, Lead
 from messaging.catalog import portal_error
 from messaging.dispatch import chunked, message_validity_end, messages_enqueue
 from messaging.models import Message, OptOut
+from messaging.outbound import MAX_BODY_CHARS
 from messaging.segments import segment_count
 from messaging.statuses import Status
 
-MAX_BODY_CHARS = 1600  # Twilio's limit (error 21617); the strictest of our providers
 # Leads per transaction: one batch is in memory at a time and a crash costs at
 # most one batch's work. On 200k leads, batches of 2000 took three times the
 # server CPU of 5000 in their queries, and at 20000 PostgreSQL planned a scan of

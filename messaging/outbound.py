@@ -13,7 +13,7 @@ from portal.services import InsufficientCredit
 
 # Twilio's limit (error 21617), the strictest of our providers. Campaign launch
 # checks the same figure (campaigns/launch.py keeps its own copy for now).
-MAX_BODY_CHARS = 1600
+MAX_BODY_CHARS = 1600  # Twilio's limit (error 21617); the strictest of our providers
 
 
 class SendRefused(Exception):

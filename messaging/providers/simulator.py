@@ -24,6 +24,7 @@ whether any message was sent twice.
 """
 
 import hashlib
+import itertools
 import os
 import random
 import uuid
@@ -89,13 +90,13 @@ def outcome_for(phone: str, message_uuid: str) -> str:
     if phone in MAGIC_NUMBERS:
         return MAGIC_NUMBERS[phone]
     mix = getattr(settings, "SIMULATOR_MIX", None) or DEFAULT_MIX
-    seed = int(
-        hashlib.sha256(
-            f"{settings.SIMULATOR_SEED}:{message_uuid}".encode()
-        ).hexdigest(),
-        16,
-    )
-    return random.Random(seed).choices(list(mix), weights=list(mix.values()))[0]
+    digest = hashlib.sha256(f"{settings.SIMULATOR_SEED}:{message_uuid}".encode())
+    # A point in [0, total weight) read off the hash: a seeded Random costs 10 us.
+    point = int.from_bytes(digest.digest()[:8]) / 2**64 * sum(mix.values())
+    for outcome, bound in zip(mix, itertools.accumulate(mix.values()), strict=True):
+        if point < bound:
+            return outcome
+    return outcome
 
 
 def send_record(message_uuid: str, reference: str) -> None:

@@ -42,19 +42,6 @@ STATUS_CYCLE = (
 )
 
 
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
-        ).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def build(messages: int) -> dict:
     """Create the accounts, campaigns and messages; return the viewed account's ids."""
     from django.contrib.auth import get_user_model
@@ -212,7 +199,9 @@ def main() -> None:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
         sys.exit("Set DATABASE_URL to a PostgreSQL database, e.g. .../portal_bench")
-    ensure_database(url)
+    from portal.postgres import database_create
+
+    database_create(url)
 
     import django
 

@@ -42,19 +42,6 @@ STATUS_CYCLE = (
 BODY = "Hi {name}, our Sunday service starts at 10am. Reply STOP to opt out."
 
 
-def database_create(url: str) -> None:
-    """Create the benchmark's database if it does not exist yet."""
-    import psycopg
-    from psycopg import sql
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        if not conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
-        ).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
 def _copy(cursor, model, rows) -> None:
     """COPY rows (dicts by column) into the model's table; unset columns get defaults."""
     fields = [f for f in model._meta.concrete_fields if f.column != "id"]
@@ -207,6 +194,8 @@ def main() -> None:
     url = os.environ.get("BENCH_EXPORT_DATABASE_URL", DEFAULT_DATABASE_URL)
     os.environ["DATABASE_URL"] = url
     if not args.measure:
+        from portal.postgres import database_create
+
         database_create(url)
 
     import django

@@ -44,19 +44,6 @@ FIRST_NAMES = ("Ana", "Bo", "Chloé", "Dev", "Eli", "Fay", "", "Gus", "Hana", "I
 SCRATCH = "bench_fanout_scratch"
 
 
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
-        ).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def phone(n: int) -> str:
     if n % 100 == 7:
         return f"+1555{n:07d}"  # area code 555 does not exist: invalid
@@ -254,7 +241,9 @@ def main() -> None:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
         sys.exit("Set DATABASE_URL to a PostgreSQL database, e.g. .../portal_bench")
-    ensure_database(url)
+    from portal.postgres import database_create
+
+    database_create(url)
 
     import django
 

@@ -109,7 +109,7 @@ def main() -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ["CELERY_BROKER_URL"] = broker_url
 
-    from tests.integration.workers import database_create
+    from portal.postgres import database_create
 
     database_create(database_url)
     import django

@@ -91,22 +91,6 @@ end
 """
 
 
-def database_create(url: str) -> None:
-    """Create the benchmark's database if it does not exist yet."""
-    import psycopg
-    from psycopg import sql
-
-    base, _, name = url.rpartition("/")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as connection:
-        exists = connection.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
-        ).fetchone()
-        if not exists:
-            connection.execute(
-                sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-            )
-
-
 def fixtures_create(count: int):
     """A fresh account, a Twilio sender and count sent messages; return sender and sids."""
     from django.utils import timezone
@@ -296,6 +280,8 @@ def main() -> None:
     }
     os.environ.update(environment)
     sys.path.insert(0, str(ROOT))
+    from portal.postgres import database_create
+
     database_create(database_url)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--verbosity", "0"],

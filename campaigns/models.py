@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from portal.models import TimeStampedModel
+from portal.models import Job, TimeStampedModel
 
 
 class LeadList(TimeStampedModel):
@@ -163,7 +163,7 @@ class Campaign(TimeStampedModel):
         }
 
 
-class LeadImport(TimeStampedModel):
+class LeadImport(Job):
     """One CSV upload of leads: its progress, its counts and the report of bad rows."""
 
     class Status(models.TextChoices):
@@ -188,26 +188,11 @@ class LeadImport(TimeStampedModel):
     status = models.CharField(
         max_length=8, choices=Status.choices, default=Status.PENDING
     )
-    rows_total = models.PositiveIntegerField(default=0)
-    rows_done = models.PositiveIntegerField(default=0)
     rows_imported = models.PositiveIntegerField(default=0)
     rows_created = models.PositiveIntegerField(default=0)
     rows_failed = models.PositiveIntegerField(default=0)
     # [{"row": 7, "value": "555-12", "reason": "invalid number"}, ...], capped.
     errors = models.JSONField(default=list, blank=True)
-    failure_reason = models.TextField(blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"Import {self.pk} of {self.filename or 'a file'} ({self.status})"

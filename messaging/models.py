@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from messaging.statuses import FINAL, Status
-from portal.models import TimeStampedModel
+from portal.models import Job, TimeStampedModel
 
 
 class ErrorCode(models.Model):
@@ -374,7 +374,7 @@ class OptOutEvent(models.Model):
         return f"{self.phone} {'out' if self.opted_out else 'in'} ({self.source})"
 
 
-class MessageExport(TimeStampedModel):
+class MessageExport(Job):
     """A CSV file of messages written by a worker: what it selects, its progress, its file.
 
     A failure is recorded with its reason; an export whose worker vanished is
@@ -396,23 +396,10 @@ class MessageExport(TimeStampedModel):
     status = models.CharField(
         max_length=8, choices=Status.choices, default=Status.PENDING
     )
-    rows_total = models.PositiveIntegerField(default=0)
-    rows_done = models.PositiveIntegerField(default=0)
     # Under MEDIA_ROOT; served only through the API and the portal, never as media.
     file = models.FileField(upload_to="exports/", blank=True, editable=False)
-    failure_reason = models.TextField(blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(Job.Meta):
         indexes = [
             models.Index(fields=["status", "updated_at"], name="export_status_updated")
         ]

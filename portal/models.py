@@ -16,6 +16,31 @@ class TimeStampedModel(models.Model):
         abstract = True
 
 
+class Job(TimeStampedModel):
+    """A long task run by a worker for a person: its progress, who asked, how it ended.
+
+    Each job model adds its own `status` (the running state's word differs) and
+    what it works on.
+    """
+
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    failure_reason = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+
 class Account(TimeStampedModel):
     """A customer organisation: owns senders, leads, campaigns and a credit balance."""
 

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.template.loader import render_to_string
 from django.utils.translation import ngettext
 
+from campaigns.leads import lead_checked_phone
 from campaigns.models import Campaign, Lead, LeadImport, LeadList
 from campaigns.views import IMPORT_ERRORS_SHOWN
 from portal.sites import ReadOnlyAdminMixin, progress_bar, support_site
@@ -16,8 +17,16 @@ class LeadListAdmin(admin.ModelAdmin):
     raw_id_fields = ["account"]
 
 
+class LeadSaveMixin:
+    """A lead saved from a form records whether its number is valid, as the lead services do."""
+
+    def save_model(self, request, obj, form, change):
+        obj.checked_phone = lead_checked_phone(obj.phone)
+        super().save_model(request, obj, form, change)
+
+
 @admin.register(Lead, site=support_site)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(LeadSaveMixin, admin.ModelAdmin):
     list_display = [
         "phone",
         "first_name",

@@ -18,7 +18,7 @@ from django.db.models import Sum
 from django.test.utils import override_settings
 
 from campaigns.launch import campaign_fan_out, campaign_launch
-from campaigns.leads import campaign_create, lead_delete
+from campaigns.leads import campaign_create, lead_checked_phone, lead_delete
 from campaigns.models import Campaign, Lead, LeadList
 from campaigns.selectors import (
     campaign_bucket_counts,
@@ -325,15 +325,17 @@ def demo_campaign_create(*, leads: int, throughput: int = RUN_THROUGHPUT) -> Cam
         throughput_per_second=throughput,
     )
     lead_list = LeadList.objects.create(account=account, name="Everyone")
+    # +1 212 200-0000 onwards: valid New York numbers, none of them magic.
+    phones = (f"+1212{2_000_000 + n}" for n in range(leads))
     created = Lead.objects.bulk_create(
         Lead(
             account=account,
-            # +1 212 200-0000 onwards: valid New York numbers, none of them magic.
-            phone=f"+1212{2_000_000 + n}",
+            phone=phone,
+            checked_phone=lead_checked_phone(phone),  # as an import writes them
             first_name=DEMO_FIRST_NAMES[n % len(DEMO_FIRST_NAMES)],
             last_name=f"Lead {n}",
         )
-        for n in range(leads)
+        for n, phone in enumerate(phones)
     )
     Lead.lists.through.objects.bulk_create(
         Lead.lists.through(lead_id=lead.pk, leadlist_id=lead_list.pk)

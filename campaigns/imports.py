@@ -222,6 +222,7 @@ def _import_batch(
         lead.fields = {**lead.fields, **data["fields"]}
         lead.deleted_at = None  # importing a deleted lead again brings it back
         lead.last_import_id = imp.pk
+        lead.checked_phone = phone  # phone_parse found it valid
         lead.updated_at = now
         updates.append(lead)
     Lead.objects.bulk_update(
@@ -232,11 +233,18 @@ def _import_batch(
             "fields",
             "deleted_at",
             "last_import",
+            "checked_phone",
             "updated_at",
         ],
     )
     new = [
-        Lead(account_id=imp.account_id, phone=phone, last_import_id=imp.pk, **data)
+        Lead(
+            account_id=imp.account_id,
+            phone=phone,
+            checked_phone=phone,
+            last_import_id=imp.pk,
+            **data,
+        )
         for phone, (_, _, data) in by_phone.items()
         if phone not in existing
     ]

@@ -7,19 +7,18 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import phonenumbers
-
 from django.db import connection, transaction
 from django.db.models import Exists, Field, OuterRef, QuerySet
 from django.utils import timezone
 
 from campaigns.models import Campaign, Lead
 from messaging.catalog import portal_error
-from messaging.dispatch import chunked, message_validity_end, messages_enqueue
+from messaging.dispatch import message_validity_end, messages_enqueue
 from messaging.models import Message, OptOut
 from messaging.outbound import MAX_BODY_CHARS
 from messaging.segments import segment_count
 from messaging.statuses import Status
+from portal.phones import phone_is_valid
 
 # Leads per transaction: one batch is in memory at a time and a crash costs at
 # most one batch's work. On 200k leads, batches of 2000 took three times the
@@ -224,13 +223,6 @@ def campaign_launch(
     return Campaign.objects.get(pk=campaign_id)
 
 
-def _valid_phone(phone: str) -> bool:
-    try:
-        return phonenumbers.is_valid_number(phonenumbers.parse(phone))
-    except phonenumbers.NumberParseException:
-        return False
-
-
 class MessageRows:
     """Turns streamed leads into message rows, the columns in the order of `fields`.
 
@@ -281,7 +273,16 @@ class MessageRows:
         }
 
     def rows(self, leads: Iterable[tuple]) -> Iterator[tuple]:
-        for lead_id, phone, first, last, custom, suppressed, opted_out in leads:
+        for (
+            lead_id,
+            phone,
+            checked,
+            first,
+            last,
+            custom,
+            suppressed,
+            opted_out,
+        ) in leads:
             body = (
                 self.renderer.render(
                     first_name=first, last_name=last, phone=phone, custom=custom
@@ -290,7 +291,8 @@ class MessageRows:
             )
             reason = (
                 "invalid_number"
-                if not _valid_phone(phone)
+                # A number checked when the lead was written is not checked again.
+                if phone != checked and not phone_is_valid(phone)
                 else "opted_out"
                 if opted_out
                 else "suppressed"
@@ -333,6 +335,7 @@ def _leads_to_fan_out(campaign: Campaign, *, after: int) -> QuerySet[Lead]:
         .values_list(
             "pk",
             "phone",
+            "checked_phone",
             "first_name",
             "last_name",
             "fields",
@@ -378,7 +381,8 @@ def campaign_fan_out(*, campaign_id: int) -> int:
     A batch of leads per transaction: a crash keeps the batches written, and a
     re-run (or a second worker) takes only the leads still without a message,
     so the fan-out is idempotent and resumable. Only one batch of leads is in
-    memory at a time, and its rows stream to the writer.
+    memory at a time, and its rows stream to the writer. Each batch's queued
+    messages are handed to the dispatch queue as it commits; returns how many.
     """
     campaign = Campaign.objects.select_related("account", "sender").get(pk=campaign_id)
     if campaign.state not in FANNING_OUT:
@@ -388,7 +392,7 @@ def campaign_fan_out(*, campaign_id: int) -> int:
     write = (
         _messages_copy if connection.vendor == "postgresql" else _messages_bulk_create
     )
-    after = 0
+    after = count = 0
     while True:
         with transaction.atomic():
             # The campaign's row lock makes two runs of one fan-out take turns,
@@ -402,6 +406,20 @@ def campaign_fan_out(*, campaign_id: int) -> int:
             if not leads:
                 break
             write(messages.fields, messages.rows(leads))
+            # Sending starts as each batch commits, not after the last one. A
+            # run that dies before its commit hook leaves queued messages that
+            # the requeue sweep sends; the batch range also takes those left by
+            # an earlier run that died.
+            queued = list(
+                Message.objects.filter(
+                    campaign_id=campaign_id,
+                    lead_id__gt=after,
+                    lead_id__lte=leads[-1][0],
+                    status=Status.QUEUED,
+                ).values_list("pk", flat=True)
+            )
+            messages_enqueue(message_ids=queued)
+            count += len(queued)
         after = leads[-1][0]
     deleted = (
         _target_leads(campaign_id)
@@ -412,15 +430,4 @@ def campaign_fan_out(*, campaign_id: int) -> int:
     Campaign.objects.filter(pk=campaign_id).update(
         fanned_out_at=now, deleted_leads=deleted, updated_at=now
     )
-    queued = (
-        Message.objects.filter(campaign_id=campaign_id, status=Status.QUEUED)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    count = 0
-    for ids in chunked(
-        queued.iterator(chunk_size=FANOUT_BATCH_SIZE), FANOUT_BATCH_SIZE
-    ):
-        messages_enqueue(message_ids=ids)
-        count += len(ids)
     return count

@@ -4,6 +4,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns.models import Campaign, Lead, LeadList
+from portal.phones import phone_is_valid
+
+
+def lead_checked_phone(phone: str) -> str:
+    """What Lead.checked_phone holds for a number: itself when valid, else empty."""
+    return phone if phone_is_valid(phone) else ""
 
 
 class LeadExists(Exception):
@@ -25,6 +31,7 @@ def lead_create(*, account_id: int, phone: str, lists=(), **data) -> Lead:
     for name, value in data.items():
         setattr(lead, name, value)
     lead.deleted_at = None
+    lead.checked_phone = lead_checked_phone(lead.phone)
     lead.save()
     if lists:
         lead.lists.add(*lists)
@@ -41,6 +48,7 @@ def lead_update(*, lead: Lead, lists=None, **data) -> Lead:
             raise LeadExists(data["phone"])
     for name, value in data.items():
         setattr(lead, name, value)
+    lead.checked_phone = lead_checked_phone(lead.phone)
     lead.save()
     if lists is not None:
         lead.lists.set(lists)

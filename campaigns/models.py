@@ -34,6 +34,9 @@ class Lead(TimeStampedModel):
         "portal.Account", on_delete=models.PROTECT, related_name="leads"
     )
     phone = models.CharField(max_length=16, help_text="E.164, e.g. +15551234567")
+    # The phone as it was when a writer found it valid: fan-outs check only a
+    # number that differs (ARCHITECTURE 9: the check was a third of a fan-out).
+    checked_phone = models.CharField(max_length=16, blank=True, editable=False)
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     fields = models.JSONField(

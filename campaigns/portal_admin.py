@@ -8,6 +8,7 @@ from django.http import Http404
 from django.urls import path
 
 from campaigns import views
+from campaigns.admin import LeadSaveMixin
 from campaigns.models import Campaign, Lead, LeadImport, LeadList
 from portal.sites import (
     TenantAdminMixin,
@@ -51,7 +52,7 @@ class CampaignPortalAdmin(PortalModelAdmin):
 
 
 @admin.register(Lead, site=portal_site)
-class LeadPortalAdmin(PortalModelAdmin):
+class LeadPortalAdmin(LeadSaveMixin, PortalModelAdmin):
     list_display = ["phone", "first_name", "last_name", "suppressed_at", "created_at"]
     search_fields = ["phone", "first_name", "last_name"]
 

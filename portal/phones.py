@@ -30,3 +30,11 @@ def phone_parse(value: str, *, region: str) -> PhoneParse:
     if phonenumbers.number_type(number) in NOT_MOBILE:
         return PhoneParse(e164, "not a mobile-capable number (landline)")
     return PhoneParse(e164)
+
+
+def phone_is_valid(e164: str) -> bool:
+    """Whether a stored number is one any carrier could route (the fan-out's check)."""
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(e164))
+    except phonenumbers.NumberParseException:
+        return False

@@ -160,6 +160,8 @@ def test_lead_crud_and_soft_delete(api, account):
     assert response.status_code == 201, response.json()
     lead = response.json()
     assert lead["phone"] == "+12025550142" and lead["lists"] == [lead_list.pk]
+    # the number is recorded as checked: fan-outs will not check it again
+    assert Lead.objects.get(pk=lead["id"]).checked_phone == "+12025550142"
     assert api.post(url, {"phone": "+12025550142"}, format="json").status_code == 409
     bad = api.post(url, {"first_name": "x"}, format="json")
     assert bad.status_code == 400 and "phone" in bad.json()["fields"]
@@ -170,6 +172,10 @@ def test_lead_crud_and_soft_delete(api, account):
     assert api.patch(detail, {"last_name": "Lee"}, format="json").json()[
         "last_name"
     ] == ("Lee")
+    assert (
+        api.patch(detail, {"phone": "+12025550143"}, format="json").status_code == 200
+    )
+    assert Lead.objects.get(pk=lead["id"]).checked_phone == "+12025550143"
     assert api.get(url, {"list": lead_list.pk}).json()["count"] == 1
     assert api.delete(detail).status_code == 204
     assert Lead.objects.get(pk=lead["id"]).deleted_at is not None

@@ -5,6 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from django.core.management import call_command
+from django.db.models import F
 from django.urls import reverse
 
 from campaigns.imports import lead_import_create, lead_import_run
@@ -62,13 +63,16 @@ def test_import_reads_messy_files(account, tmp_path, encoding, delimiter):
     assert (lead.first_name, lead.last_name) == ("Zoë", "Ångström")
     assert lead.fields == {"Church": "St Paul"}
     assert lead.lists.get().name == "Sunday"
+    assert lead.checked_phone == lead.phone  # fan-outs need not check it again
 
 
 def test_reimport_creates_no_duplicates(account, tmp_path):
     _run(account, tmp_path, MESSY.encode())
+    Lead.objects.update(checked_phone="")  # as leads written before the check was kept
     again = _run(account, tmp_path, MESSY.encode())
     assert again.rows_created == 0 and again.rows_imported == 4
     assert Lead.objects.filter(account=account).count() == 4
+    assert not Lead.objects.exclude(checked_phone=F("phone")).exists()
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from campaigns import launch
 from campaigns.launch import BodyRenderer, campaign_fan_out
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Lead
 from messaging.models import Message, OptOut
 from tests.factories import CampaignFactory, LeadFactory, LeadListFactory
 
@@ -114,26 +114,77 @@ def test_fan_out_resumes_after_a_crash_without_repeating_a_lead(
 ):
     # given a fan-out that dies on the invalid number, in the second batch of two
     monkeypatch.setattr(launch, "FANOUT_BATCH_SIZE", 2)
-    checked = launch._valid_phone
+    checked = launch.phone_is_valid
 
     def crash_on_invalid(phone: str) -> bool:
         if phone == "+1555":
             raise RuntimeError("worker killed")
         return checked(phone)
 
-    monkeypatch.setattr(launch, "_valid_phone", crash_on_invalid)
+    monkeypatch.setattr(launch, "phone_is_valid", crash_on_invalid)
     with pytest.raises(RuntimeError):
         campaign_fan_out(campaign_id=every_kind.pk)
     first_batch = set(Message.objects.values_list("uuid", flat=True))
     assert len(first_batch) == 2
 
     # when it runs again
-    monkeypatch.setattr(launch, "_valid_phone", checked)
+    monkeypatch.setattr(launch, "phone_is_valid", checked)
     campaign_fan_out(campaign_id=every_kind.pk)
 
     # then it finished the rest and kept the first batch as it was
     assert _outcomes(every_kind) == EXPECTED
     assert first_batch < set(Message.objects.values_list("uuid", flat=True))
+
+
+def test_fan_out_checks_only_numbers_not_checked_when_written(processing, monkeypatch):
+    # given a lead whose number was checked when it was imported, one never
+    # checked, and one whose number was changed behind the writers' back
+    campaign, (first, _) = processing
+    _add(first, "+12025550120", checked_phone="+12025550120")
+    _add(first, "+12025550121")
+    changed = _add(first, "+12025550122", checked_phone="+12025550122")
+    Lead.objects.filter(pk=changed.pk).update(phone="+1555")
+    checked, check = [], launch.phone_is_valid
+
+    def phone_is_valid(phone: str) -> bool:
+        checked.append(phone)
+        return check(phone)
+
+    monkeypatch.setattr(launch, "phone_is_valid", phone_is_valid)
+
+    # when the campaign fans out
+    campaign_fan_out(campaign_id=campaign.pk)
+
+    # then only the unchecked and the changed numbers were checked, and the
+    # changed one, now invalid, is refused
+    assert sorted(checked) == ["+12025550121", "+1555"]
+    assert _outcomes(campaign) == {
+        "+12025550120": ("queued", None),
+        "+12025550121": ("queued", None),
+        "+1555": ("rejected", "invalid_number"),
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sending_starts_as_each_batch_commits(processing, monkeypatch):
+    # given four leads, fanned out two at a time
+    campaign, (first, _) = processing
+    for n in range(4):
+        _add(first, f"+1202555013{n}")
+    monkeypatch.setattr(launch, "FANOUT_BATCH_SIZE", 2)
+    read, sent_before_each_read = launch._leads_to_fan_out, []
+
+    def leads_to_fan_out(campaign, *, after):
+        sent_before_each_read.append(Message.objects.exclude(status="queued").count())
+        return read(campaign, after=after)
+
+    monkeypatch.setattr(launch, "_leads_to_fan_out", leads_to_fan_out)
+
+    # when the campaign fans out (tasks run eagerly, at each commit)
+    assert campaign_fan_out(campaign_id=campaign.pk) == 4
+
+    # then each batch was sent before the next one was read
+    assert sent_before_each_read == [0, 2, 4]
 
 
 def test_fan_out_stops_at_the_batch_after_a_cancel(every_kind, monkeypatch):

@@ -158,6 +158,9 @@ class Campaign(TimeStampedModel):
     def can_launch(self) -> bool:
         return self.state == self.State.DRAFT
 
+    def is_running(self) -> bool:
+        return self.state in {self.State.PROCESSING, self.State.IN_PROGRESS}
+
     def can_cancel(self) -> bool:
         return self.state in {
             self.State.DRAFT,

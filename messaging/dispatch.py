@@ -45,6 +45,9 @@ SEND_WINDOW_SECONDS = 120
 MAX_SEND_TRIES = 3  # provider calls per message for temporary failures
 RETRY_BACKOFF_SECONDS = (30, 120)  # wait before the 2nd and 3rd call
 STUCK_AFTER = timedelta(minutes=10)  # a claim older than this lost its worker
+# A claimed message, whose catalog its provider's codes are in, and the
+# provider's answer to its send (None: not sent, try again later).
+Answer = tuple[Message, str, SendResult | None]
 # What sending a claimed message reads: loading whole rows costs more than the claim.
 CLAIMED_FIELDS = (
     "id",
@@ -269,16 +272,11 @@ def messages_send(*, message_ids: Sequence[int]) -> int:
     claimed, starts = _claim(message_ids, now)
     if not claimed:
         return 0
-    updates: list[tuple[int, StatusUpdate]] = []
-    accepted: list[int] = []
-    retry: list[Message] = []
-    by_sender: dict[int, list[Message]] = defaultdict(list)
-    for message in claimed:
-        by_sender[message.sender_id].append(message)
-    # Each provider's batch stays open until the results are stored, so what it
+    answers: list[Answer] = []
+    # Each provider's batch stays open until the answers are stored, so what it
     # pooled (the simulator's receipts) follows the provider ids into the database.
     with ExitStack() as batches:
-        for group in by_sender.values():
+        for group in _by_sender(claimed).values():
             sender = group[0].sender
             provider = provider_for(sender.provider)
             batches.enter_context(provider.sending())
@@ -299,19 +297,46 @@ def messages_send(*, message_ids: Sequence[int]) -> int:
                     logger.warning(
                         "messaging.send.unavailable", extra={"message_id": message.pk}
                     )
-                    retry.append(message)
-                    continue
-                if result.status == Status.SENT:
-                    accepted.append(message.pk)
-                updates.append(
-                    (message.pk, _send_update(provider.error_source, result))
-                )
-
-        with transaction.atomic():
-            messages_apply_statuses(updates=updates)
-            _retry_or_fail(retry, now)
+                    result = None
+                answers.append((message, provider.error_source, result))
+        accepted = _answers_store(answers, now, retry_reason="provider unavailable")
     messages_claim_parked_receipts(message_ids=accepted)
     return len(accepted)
+
+
+def _by_sender(messages: list[Message]) -> dict[int, list[Message]]:
+    by_sender: dict[int, list[Message]] = defaultdict(list)
+    for message in messages:
+        by_sender[message.sender_id].append(message)
+    return by_sender
+
+
+def _answers_store(
+    answers: list[Answer],
+    now: datetime,
+    *,
+    retry_reason: str,
+    backoff: bool = True,
+    updates: Sequence[tuple[int, StatusUpdate]] = (),
+) -> list[int]:
+    """Store the providers' answers at once; a None answer is tried again.
+
+    Returns the ids of the messages the providers accepted.
+    """
+    updates = list(updates)
+    accepted: list[int] = []
+    retry: list[Message] = []
+    for message, error_source, result in answers:
+        if result is None:
+            retry.append(message)
+            continue
+        if result.status == Status.SENT:
+            accepted.append(message.pk)
+        updates.append((message.pk, _send_update(error_source, result)))
+    with transaction.atomic():
+        messages_apply_statuses(updates=updates)
+        _retry_or_fail(retry, now, reason=retry_reason, backoff=backoff)
+    return accepted
 
 
 def _outgoing(message: Message) -> Outgoing:
@@ -348,12 +373,15 @@ def _send_update(error_source: str, result: SendResult) -> StatusUpdate:
     )
 
 
-def _retry_or_fail(messages: list[Message], now: datetime) -> None:
-    """Requeue temporary failures with backoff; fail those out of tries or validity."""
+def _retry_or_fail(
+    messages: list[Message], now: datetime, *, reason: str, backoff: bool
+) -> None:
+    """Requeue unsent messages, after a backoff if asked; fail those out of tries or validity."""
     retry, give_up = defaultdict(list), []
     for message in messages:
         tries = message.send_tries
-        due = now + timedelta(seconds=RETRY_BACKOFF_SECONDS[min(tries, 2) - 1])
+        wait = RETRY_BACKOFF_SECONDS[min(tries, 2) - 1] if backoff else 0
+        due = now + timedelta(seconds=wait)
         if tries >= MAX_SEND_TRIES or (
             message.expires_at and due >= message.expires_at
         ):
@@ -378,7 +406,7 @@ def _retry_or_fail(messages: list[Message], now: datetime) -> None:
             status=Status.QUEUED,
             kind=MessageEvent.Kind.SEND,
             now=now,
-            payload={"retry_at": due.isoformat(), "reason": "provider unavailable"},
+            payload={"retry_at": due.isoformat(), "reason": reason},
         )
         delay = int((due - now).total_seconds()) + 1
         messages_enqueue(message_ids=ids, countdown=delay)
@@ -395,33 +423,59 @@ def messages_release_stuck(*, now: datetime | None = None) -> int:
     """Settle messages a dead worker left in sending.
 
     A message with a provider id reached the provider: leave it for its receipts
-    (mark it sent). Without one, the provider may or may not have it, and a
-    second send could text the person twice: it becomes unknown, never resent.
+    (mark it sent). Without one, ask the provider what it got, by message uuid:
+    a send it holds takes the provider's answer, as if the worker had stored it,
+    and one it never got goes back to the queue. A provider that cannot say
+    leaves the message unknown: a second send could text the person twice.
     """
     now = now or timezone.now()
-    stuck = Message.objects.filter(
-        status=Status.SENDING, claimed_at__lt=now - STUCK_AFTER
-    )
-    reached = list(
-        stuck.filter(provider_message_id__isnull=False).values_list("pk", flat=True)
-    )
-    unsure = list(
-        stuck.filter(provider_message_id__isnull=True).values_list("pk", flat=True)
-    )
     interrupted = StatusUpdate(
         status=Status.UNKNOWN,
         kind=MessageEvent.Kind.SWEEP,
         error=portal_error("send_interrupted"),
     )
-    with transaction.atomic():
-        messages_apply_statuses(
-            updates=[
-                (pk, StatusUpdate(status=Status.SENT, kind=MessageEvent.Kind.SWEEP))
-                for pk in reached
-            ]
-            + [(pk, interrupted) for pk in unsure]
+    updates: list[tuple[int, StatusUpdate]] = []
+    answers: list[Answer] = []
+    # The rows stay locked until settled: a second sweep at once skips them
+    # rather than resend or refund them again.
+    with ExitStack() as batches, transaction.atomic():
+        stuck = list(
+            Message.objects.filter(
+                status=Status.SENDING, claimed_at__lt=now - STUCK_AFTER
+            )
+            .select_related("sender")
+            .select_for_update(skip_locked=True, of=("self",))
         )
-    return len(reached) + len(unsure)
+        unsure = [message for message in stuck if not message.provider_message_id]
+        updates += [
+            (message.pk, StatusUpdate(status=Status.SENT, kind=MessageEvent.Kind.SWEEP))
+            for message in stuck
+            if message.provider_message_id
+        ]
+        for group in _by_sender(unsure).values():
+            sender = group[0].sender
+            provider = provider_for(sender.provider)
+            batches.enter_context(provider.sending())
+            received = provider.sends_received(
+                credentials=credentials_get(sender),
+                outgoing=[_outgoing(message) for message in group],
+            )
+            for message in group:
+                if received is None:
+                    updates.append((message.pk, interrupted))
+                else:
+                    answer = received.get(str(message.uuid))
+                    answers.append((message, provider.error_source, answer))
+        # Not the provider's fault, and ten minutes late already: no backoff.
+        accepted = _answers_store(
+            answers,
+            now,
+            retry_reason="never reached the provider",
+            backoff=False,
+            updates=updates,
+        )
+    messages_claim_parked_receipts(message_ids=accepted)
+    return len(stuck)
 
 
 def messages_requeue_due(*, now: datetime | None = None) -> int:

@@ -1,6 +1,6 @@
 """The provider interface: send, verify a webhook, parse what it says. Nothing else."""
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -89,6 +89,18 @@ class Provider:
 
     def send(self, *, credentials: Mapping[str, str], outgoing: Outgoing) -> SendResult:
         raise NotImplementedError
+
+    def sends_received(
+        self, *, credentials: Mapping[str, str], outgoing: Sequence[Outgoing]
+    ) -> dict[str, SendResult] | None:
+        """The provider's answer to each of these sends it got, by message uuid.
+
+        None when it cannot say. Twilio, Telnyx and Bandwidth have no idempotency
+        key and no lookup by our reference, so a send a dead worker may or may not
+        have made stays unknown for them; their receipts, which carry the message
+        uuid, still settle it if it was made.
+        """
+        return None
 
     def verify(
         self, *, credentials: Mapping[str, str], request: WebhookRequest

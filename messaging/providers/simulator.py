@@ -18,9 +18,12 @@ reserved test numbers below force each outcome (as Twilio's magic numbers do):
 | +15005550008  | delivered, then the person replies STOP                   |
 | +15005550009  | undelivered: unknown error (30008)                        |
 
-When SIMULATOR_SEND_LOG names a file, every call that reaches the simulator is
-appended to it: the provider's own record of what it was handed, which shows
-whether any message was sent twice.
+Every call that reaches the simulator is appended to SIMULATOR_SEND_LOG (by
+default var/simulator-sends.log; off when empty): the provider's own record of
+what it was handed. It shows whether any message was sent twice, and it is what
+the simulator looks sends up in when a worker died before storing the answer
+(`sends_received`): unlike Twilio, Telnyx and Bandwidth, it can say that it
+never got a message, which may then be sent again.
 """
 
 import hashlib
@@ -29,7 +32,7 @@ import os
 import random
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -116,13 +119,22 @@ def send_record(message_uuid: str, reference: str) -> None:
         os.close(fd)
 
 
-def sends_recorded(path: str | Path) -> Counter[str]:
-    """Count the calls per message uuid in a send log (a missing log holds none)."""
+def sends_logged(path: str | Path) -> dict[str, list[str]]:
+    """The references the simulator answered per message uuid, in order (none if no log)."""
     try:
         lines = Path(path).read_text().splitlines()
     except FileNotFoundError:
-        return Counter()
-    return Counter(line.split(" ", 1)[0] for line in lines if line)
+        return {}
+    logged: dict[str, list[str]] = {}
+    for line in lines:
+        message_uuid, _, reference = line.partition(" ")
+        logged.setdefault(message_uuid, []).append(reference)
+    return logged
+
+
+def sends_recorded(path: str | Path) -> Counter[str]:
+    """Count the calls per message uuid in a send log."""
+    return Counter({u: len(refs) for u, refs in sends_logged(path).items()})
 
 
 class SimulatorProvider(Provider):
@@ -149,21 +161,41 @@ class SimulatorProvider(Provider):
         outcome = outcome_for(outgoing.to, outgoing.message_uuid)
         if outcome == "unavailable":
             raise ProviderUnavailable("simulated timeout")
-        if outcome in SYNC_ERRORS:
-            code = SYNC_ERRORS[outcome]
-            send_record(outgoing.message_uuid, code)
+        reference = SYNC_ERRORS.get(outcome) or f"SM{uuid.uuid4().hex}"
+        send_record(outgoing.message_uuid, reference)
+        return self._answer(outgoing, reference)
+
+    def sends_received(
+        self, *, credentials: Mapping[str, str], outgoing: Sequence[Outgoing]
+    ) -> dict[str, SendResult] | None:
+        """Look the sends up in the send log, and answer again for those it got.
+
+        The receipts of an accepted one are sent again too: a real provider's
+        callbacks come whether or not the worker that sent lived to see them.
+        """
+        if not settings.SIMULATOR_SEND_LOG:
+            return None
+        logged = sends_logged(settings.SIMULATOR_SEND_LOG)
+        return {
+            one.message_uuid: self._answer(one, logged[one.message_uuid][0])
+            for one in outgoing
+            if one.message_uuid in logged
+        }
+
+    def _answer(self, outgoing: Outgoing, reference: str) -> SendResult:
+        """The answer to a send it recorded: a refusal's code, or an id and receipts to come."""
+        if not reference.startswith("SM"):
             return SendResult(
-                status=Status.FAILED, error_code=code, payload={"code": code}
+                status=Status.FAILED, error_code=reference, payload={"code": reference}
             )
-        sid = f"SM{uuid.uuid4().hex}"
-        send_record(outgoing.message_uuid, sid)
-        receipts = self._receipts(sid, outgoing, outcome)
+        outcome = outcome_for(outgoing.to, outgoing.message_uuid)
+        receipts = self._receipts(reference, outgoing, outcome)
         if self._pooled is None:
             self._deliver(receipts)
         else:
             self._pooled += receipts
         return SendResult(
-            status=Status.SENT, provider_message_id=sid, provider_status="queued"
+            status=Status.SENT, provider_message_id=reference, provider_status="queued"
         )
 
     def _deliver(self, receipts: list[dict[str, str]]) -> None:

@@ -165,8 +165,10 @@ CELERY_BEAT_SCHEDULE = {
 # The simulated provider: seconds before receipts arrive, and the outcome seed.
 SIMULATOR_RECEIPT_DELAY = env.int("SIMULATOR_RECEIPT_DELAY", default=3)
 SIMULATOR_SEED = env.int("SIMULATOR_SEED", default=0)
-# A file the simulator appends each send to (its own record; off when empty).
-SIMULATOR_SEND_LOG = env("SIMULATOR_SEND_LOG", default="")
+# The simulator's own record of each send, where it looks sends up (off when empty).
+SIMULATOR_SEND_LOG = env(
+    "SIMULATOR_SEND_LOG", default=str(VAR_DIR / "simulator-sends.log")
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

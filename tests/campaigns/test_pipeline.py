@@ -223,16 +223,70 @@ def test_resend_failed_queues_a_new_attempt_for_temporary_errors_only(
     assert Message.objects.get(pk=temporary.pk).superseded
 
 
-def test_a_worker_killed_mid_send_never_causes_a_second_send():
-    now = timezone.now()
-    unsure = MessageFactory(status="sending", claimed_at=now - timedelta(hours=1))
-    reached = MessageFactory(
-        status="sending", claimed_at=now - timedelta(hours=1), provider_message_id="SMx"
-    )
-    assert messages_release_stuck(now=now) == 2
+def test_a_worker_killed_mid_send_never_causes_a_second_send(sender):
+    # given a provider that cannot say what it got (the simulator without its log)
+    unsure = _left_sending(sender, "+15005550000")
+    reached = _left_sending(sender, "+12025550151")
+    Message.objects.filter(pk=reached.pk).update(provider_message_id="SMx")
+    # when the sweep runs, then the one the provider may have got is never resent
+    assert messages_release_stuck() == 2
     unsure.refresh_from_db()
     assert (unsure.status, unsure.error.code) == ("unknown", "send_interrupted")
     assert Message.objects.get(pk=reached.pk).status == "sent"
+
+
+def _left_sending(sender: Sender, phone: str) -> Message:
+    """A message a worker claimed an hour ago and died with, its send unrecorded."""
+    now = timezone.now()
+    return MessageFactory(
+        campaign__account=sender.account,
+        campaign__sender=sender,
+        status="sending",
+        claimed_at=now - timedelta(hours=1),
+        send_tries=1,
+        billed=True,
+        expires_at=now + timedelta(hours=1),
+        lead__phone=phone,
+    )
+
+
+def test_the_stuck_sweep_settles_what_the_simulator_got_and_resends_only_the_rest(
+    sender, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    from messaging.providers.simulator import send_record, sends_recorded
+
+    # given three messages a dead worker left in sending: the simulator had
+    # accepted one and refused one, and never got the third
+    settings.SIMULATOR_SEND_LOG = str(tmp_path / "sends.log")
+    accepted = _left_sending(sender, "+15005550000")
+    refused = _left_sending(sender, "+15005550001")
+    missed = _left_sending(sender, "+15005550005")  # sent, no receipt ever
+    send_record(str(accepted.uuid), "SMaccepted")
+    send_record(str(refused.uuid), "21211")
+    balance = Account.objects.get(pk=missed.account_id).credit_balance
+
+    # when the sweep runs (and the tasks and receipts it starts run too)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert messages_release_stuck() == 3
+
+    # then the accepted one keeps the simulator's id and its receipts settle it
+    accepted.refresh_from_db()
+    assert (accepted.status, accepted.provider_message_id) == (
+        "delivered",
+        "SMaccepted",
+    )
+    # and the refused one carries the simulator's refusal, as if the worker had lived
+    refused.refresh_from_db()
+    assert (refused.status, refused.error.code) == ("failed", "21211")
+    # and the one it never got is sent again, at once, and only once
+    missed.refresh_from_db()
+    assert (missed.status, missed.attempt) == ("sent", 1)
+    assert missed.provider_message_id.startswith("SM")
+    sends = sends_recorded(settings.SIMULATOR_SEND_LOG)
+    assert [sends[str(m.uuid)] for m in (accepted, refused, missed)] == [1, 1, 1]
+    # and the account pays for the two that went out, not for the refused one
+    credit = Account.objects.get(pk=missed.account_id).credit_balance
+    assert credit == balance + refused.segments
 
 
 def test_a_campaign_closes_once_its_receipts_are_in(

@@ -6,6 +6,7 @@ the test database, so the tests commit for real (transactional_db).
 """
 
 import os
+from pathlib import Path
 
 import pytest
 from celery import Celery
@@ -52,15 +53,16 @@ def publishing(broker_url):
 
 
 @pytest.fixture
-def start_worker(broker_url, tmp_path):
-    """Start workers on the test database; they share one simulator send log."""
+def start_worker(broker_url, tmp_path, settings):
+    """Start workers on the test database; they and this process share one simulator send log."""
+    settings.SIMULATOR_SEND_LOG = str(tmp_path / "sends.log")
     started: list[Worker] = []
 
     def start() -> Worker:
         worker = worker_start(
             database_url=postgres_url(connection.settings_dict),
             broker_url=broker_url,
-            send_log=tmp_path / "sends.log",
+            send_log=Path(settings.SIMULATOR_SEND_LOG),
         )
         started.append(worker)
         return worker

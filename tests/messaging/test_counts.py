@@ -97,7 +97,11 @@ def test_sweeps_are_counted():
     factories.MessageFactory(expires_at=now - timedelta(minutes=1))
     silent = factories.MessageFactory(status=Status.SENT)
     Message.objects.filter(pk=silent.pk).update(sent_at=now - timedelta(hours=73))
-    factories.MessageFactory(status=Status.SENDING, claimed_at=now - timedelta(hours=1))
+    factories.MessageFactory(
+        status=Status.SENDING,
+        claimed_at=now - timedelta(hours=1),
+        campaign__sender=factories.SenderFactory(),
+    )
 
     assert messages_expire(now=now) == 1
     assert messages_mark_unknown(now=now) == 1

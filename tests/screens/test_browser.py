@@ -178,3 +178,38 @@ def test_campaign_page_and_sms_log_render(page, live_server, data):
         state="visible"
     )
     page.screenshot(path=str(ARTIFACTS / "sms-log.png"), full_page=True)
+
+
+def test_a_campaign_launched_from_its_page_runs_to_its_end_while_you_watch(
+    page, live_server, data
+):
+    from campaigns.services import campaigns_close, campaigns_mark_in_progress
+
+    # given a draft campaign to two of the simulator's test numbers
+    account, sender = data["campaign"].account, data["campaign"].sender
+    leads = factories.LeadListFactory(account=account)
+    for phone in ("+15005550000", "+15005550002"):  # delivered; a landline
+        factories.LeadFactory(account=account, phone=phone).lists.add(leads)
+    draft = factories.CampaignFactory(account=account, sender=sender, body="Hi!")
+    draft.lists.add(leads)
+    _login(page, live_server, data["user"])
+    page.goto(f"{live_server.url}/campaigns/campaign/{draft.pk}/change/")
+
+    # when it is checked and launched from the keyboard (tasks run in the request)
+    page.get_by_role("button", name="Check and launch…").focus()
+    page.keyboard.press("Enter")
+    page.get_by_text("2 leads, 2 segments in all, 2 credit needed.").wait_for()
+    page.get_by_role("button", name="Launch now").focus()
+    page.keyboard.press("Enter")
+    page.get_by_text("This page updates itself").wait_for()
+    page.evaluate("window.notReloaded = true")
+
+    # then, as beat's sweeps move it on, the page follows without a reload
+    campaigns_mark_in_progress()
+    page.get_by_text("In progress").wait_for()
+    campaigns_close()
+    page.get_by_text("Done: Partially received").wait_for()
+    assert page.get_by_text("This page updates itself").count() == 0
+    assert page.evaluate("window.notReloaded") is True
+    assert "2 of 2 messages settled" in page.inner_text("#content-main")
+    page.screenshot(path=str(ARTIFACTS / "campaign-done.png"), full_page=True)

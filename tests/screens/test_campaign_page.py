@@ -1,4 +1,4 @@
-"""The campaign page's actions call the campaign services (skipped until they exist)."""
+"""The campaign page's actions call the campaign services."""
 
 import pytest
 
@@ -10,8 +10,6 @@ from tests import factories
 from tests.screens.conftest import campaign_with_messages
 
 pytestmark = pytest.mark.django_db
-
-services = pytest.importorskip("campaigns.services")
 
 
 @pytest.fixture
@@ -29,8 +27,6 @@ def _action(client, campaign, action, **data):
 
 
 def test_launch_shows_the_check_then_launches(portal_client, draft):
-    if not hasattr(services, "campaign_preview"):
-        pytest.skip("campaign_preview not in campaigns.services yet")
     # given: the check step
     response = _action(portal_client, draft, "preview")
     assert response.status_code == 302
@@ -46,8 +42,6 @@ def test_launch_shows_the_check_then_launches(portal_client, draft):
 
 
 def test_launch_refused_shows_the_problems(portal_client, account):
-    if not hasattr(services, "LaunchRefused"):
-        pytest.skip("LaunchRefused not in campaigns.services yet")
     empty = factories.CampaignFactory(account=account, body="")
     response = _action(portal_client, empty, "launch")
     page = portal_client.get(response.url)
@@ -57,8 +51,6 @@ def test_launch_refused_shows_the_problems(portal_client, account):
 
 
 def test_cancel_cancels_queued_messages(portal_client, account, sender, error_code):
-    if not hasattr(services, "campaign_cancel"):
-        pytest.skip("campaign_cancel not in campaigns.services yet")
     campaign = campaign_with_messages(
         account=account, sender=sender, error=error_code, statuses=[Status.QUEUED]
     )

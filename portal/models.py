@@ -89,10 +89,6 @@ class Account(TimeStampedModel):
     def validity(self) -> int:
         return self.validity_hours or settings.PORTAL_VALIDITY_HOURS
 
-    @property
-    def receipt_wait(self) -> int:
-        return self.receipt_wait_hours or settings.PORTAL_RECEIPT_WAIT_HOURS
-
 
 class Membership(TimeStampedModel):
     """A user's place in an account; a user sees only the accounts they belong to."""

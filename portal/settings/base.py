@@ -4,11 +4,12 @@ from pathlib import Path
 
 import environ
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = BASE_DIR / "var"  # SQLite database, the server-less broker's queue, exports
-VAR_DIR.mkdir(exist_ok=True)
-
 env = environ.Env()
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+# SQLite database, the server-less broker's queue, exports, the simulator's log.
+VAR_DIR = Path(env("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # https://docs.djangoproject.com/en/5.2/ref/settings/#debug
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
@@ -111,19 +112,27 @@ MEDIA_ROOT = env("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "media"))
 
 LOGIN_URL = "admin:login"
 
+# Message lifecycle defaults (ARCHITECTURE.md section 2-3); accounts may override.
+PORTAL_VALIDITY_HOURS = env.int("PORTAL_VALIDITY_HOURS", default=16)
+# Hours, fractions allowed: `make run` shortens both so a demo campaign ends in minutes.
+PORTAL_RECEIPT_WAIT_HOURS = env.float("PORTAL_RECEIPT_WAIT_HOURS", default=72)
+PORTAL_CLOSE_WINDOW_HOURS = env.float("PORTAL_CLOSE_WINDOW_HOURS", default=48)
+
 # Celery: a broker URL selects Redis or RabbitMQ; without one, the server-less
 # filesystem transport keeps the embedded default free of services.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
-CELERY_BROKER_TRANSPORT_OPTIONS = (
-    {
+CELERY_BROKER_TRANSPORT_OPTIONS = {}
+if CELERY_BROKER_URL.startswith("filesystem"):
+    # The transport lists its folder before anything is published: on a fresh
+    # clone the worker would stop at once if it were missing. Its exchanges go
+    # beside it, not into the working directory.
+    (VAR_DIR / "broker").mkdir(exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(VAR_DIR / "broker"),
         "data_folder_out": str(VAR_DIR / "broker"),
-        "processed_folder": str(VAR_DIR / "broker-done"),
+        "control_folder": str(VAR_DIR / "broker-control"),
         "store_processed": False,
     }
-    if CELERY_BROKER_URL.startswith("filesystem")
-    else {}
-)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -153,7 +162,11 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-due": {"task": "messaging.requeue_due", "schedule": 60.0},
     "release-stuck": {"task": "messaging.release_stuck", "schedule": 120.0},
     "expire": {"task": "messaging.expire_messages", "schedule": 300.0},
-    "mark-unknown": {"task": "messaging.mark_unknown", "schedule": 900.0},
+    # At least four looks per receipt wait, so a short demo wait is kept too.
+    "mark-unknown": {
+        "task": "messaging.mark_unknown",
+        "schedule": min(900.0, PORTAL_RECEIPT_WAIT_HOURS * 900),
+    },
     "fail-stalled-exports": {
         "task": "messaging.fail_stalled_exports",
         "schedule": 600.0,
@@ -224,11 +237,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
-
-# Message lifecycle defaults (ARCHITECTURE.md section 2-3); accounts may override.
-PORTAL_VALIDITY_HOURS = env.int("PORTAL_VALIDITY_HOURS", default=16)
-PORTAL_RECEIPT_WAIT_HOURS = env.int("PORTAL_RECEIPT_WAIT_HOURS", default=72)
-PORTAL_CLOSE_WINDOW_HOURS = env.int("PORTAL_CLOSE_WINDOW_HOURS", default=48)
 
 # Fernet key for sender credentials at rest; production must set it.
 PORTAL_CREDENTIALS_KEY = env("PORTAL_CREDENTIALS_KEY", default="")

@@ -95,10 +95,10 @@ class Provider:
     ) -> dict[str, SendResult] | None:
         """The provider's answer to each of these sends it got, by message uuid.
 
-        None when it cannot say. Twilio, Telnyx and Bandwidth have no idempotency
-        key and no lookup by our reference, so a send a dead worker may or may not
-        have made stays unknown for them; their receipts, which carry the message
-        uuid, still settle it if it was made.
+        None when it cannot say. Twilio, Telnyx and Bandwidth document neither an
+        idempotency key nor a lookup by our reference for sending a message, so a
+        send a dead worker may or may not have made stays unknown for them; their
+        receipts, which carry the message uuid, still settle it if it was made.
         """
         return None
 

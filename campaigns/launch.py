@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, Field, OuterRef, QuerySet
 from django.utils import timezone
 
-from campaigns.models import Campaign, Lead
+from campaigns.models import Campaign, Lead, full_name
 from messaging.catalog import portal_error
 from messaging.dispatch import message_validity_end, messages_enqueue
 from messaging.models import Message, OptOut
@@ -83,7 +83,7 @@ class BodyRenderer:
         standard = {
             "first_name": first_name,
             "last_name": last_name,
-            "name": f"{first_name} {last_name}".strip(),
+            "name": full_name(first_name, last_name),
             "phone": phone,
         }
         values = {}
@@ -143,20 +143,21 @@ def campaign_preview(*, campaign_id: int) -> LaunchPreview:
     missing: list[str] = []
     custom_seen: set[str] = set()
     us_numbers = False
-    for lead in leads.iterator(chunk_size=FANOUT_BATCH_SIZE):
-        custom_seen |= lead.fields.keys()
+    # Plain tuples, not model instances: the check reads every lead of the launch.
+    rows = leads.values_list("phone", "first_name", "last_name", "fields")
+    for phone, first_name, last_name, custom in rows.iterator(
+        chunk_size=FANOUT_BATCH_SIZE
+    ):
+        custom_seen |= custom.keys()
         rendered = renderer.render(
-            first_name=lead.first_name,
-            last_name=lead.last_name,
-            phone=lead.phone,
-            custom=lead.fields,
+            first_name=first_name, last_name=last_name, phone=phone, custom=custom
         )
         if rendered is None:
-            missing.append(lead.name or lead.phone)
+            missing.append(full_name(first_name, last_name) or phone)
             continue
         preview.leads += 1
         preview.segments += segment_count(rendered).segments
-        us_numbers = us_numbers or lead.phone.startswith("+1")
+        us_numbers = us_numbers or phone.startswith("+1")
     unknown = fields - known - custom_seen
     if unknown:
         preview.problems.append(

@@ -7,6 +7,10 @@ from django.db.models import Q
 from portal.models import Job, TimeStampedModel
 
 
+def full_name(first_name: str, last_name: str) -> str:
+    return f"{first_name} {last_name}".strip()
+
+
 class LeadList(TimeStampedModel):
     """A named group of leads that a campaign can target."""
 
@@ -79,7 +83,7 @@ class Lead(TimeStampedModel):
 
     @property
     def name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
+        return full_name(self.first_name, self.last_name)
 
 
 class Campaign(TimeStampedModel):

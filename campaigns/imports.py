@@ -7,12 +7,16 @@ first two fail the whole file with one clear reason before anything is written.
 
 import codecs
 import csv
+import logging
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from pathlib import Path
+
+from celery.exceptions import SoftTimeLimitExceeded
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -22,7 +26,10 @@ from django.utils import timezone
 
 from campaigns.models import Lead, LeadImport, LeadList
 from messaging.models import OptOut
+from portal.jobs import job_start, jobs_fail_stalled
 from portal.phones import phone_parse
+
+logger = logging.getLogger(__name__)
 
 IMPORT_BATCH_SIZE = 1000  # one existence query, one bulk insert, one progress save
 MAX_ERROR_LINES = 10_000  # the stored report stays small; rows_failed keeps the count
@@ -267,23 +274,43 @@ def _import_batch(
 def lead_import_run(
     *, import_id: int, progress: Callable[[int, int], None] | None = None
 ) -> LeadImport:
-    """Import the file of a LeadImport; record progress, counts and the bad rows' report."""
+    """Import a waiting LeadImport's file; record progress, counts and the bad rows' report.
+
+    Only a waiting import runs: a second delivery of its task does nothing.
+    Whatever goes wrong ends the import as failed, with its reason.
+    """
+    if not job_start(LeadImport, import_id, now=timezone.now()):
+        return LeadImport.objects.get(pk=import_id)
     imp = LeadImport.objects.select_related("account").get(pk=import_id)
-    if imp.status in (LeadImport.Status.DONE, LeadImport.Status.FAILED):
-        return imp
+    try:
+        _import_file(imp, progress)
+    except Exception as exc:  # whatever went wrong is shown, never left running
+        logger.exception("campaigns.import.failed", extra={"import_id": imp.pk})
+        imp.status, imp.failure_reason = LeadImport.Status.FAILED, _failure_reason(exc)
+        imp.finished_at = timezone.now()
+        imp.save(
+            update_fields=["status", "failure_reason", "finished_at", "updated_at"]
+        )
+    return imp
+
+
+def _failure_reason(exc: Exception) -> str:
+    if isinstance(exc, (ImportUnreadable, OSError)):
+        return str(exc)
+    kept = "Rows already imported are kept, and importing them again adds no copies."
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return f"The import ran past its time limit of an hour. Split the file. {kept}"
+    return (
+        f"The import failed unexpectedly ({type(exc).__name__}: {exc}). Upload "
+        f"the file again; if it fails again, contact support. {kept}"
+    )
+
+
+def _import_file(imp: LeadImport, progress: Callable[[int, int], None] | None) -> None:
     region = imp.account.default_country
     path = Path(imp.source_path)
-    imp.status, imp.started_at = LeadImport.Status.RUNNING, timezone.now()
-    imp.rows_done = imp.rows_imported = imp.rows_created = imp.rows_failed = 0
-    imp.errors = []
-    try:
-        layout, imp.rows_total = lead_import_count_rows(path=path, region=region)
-    except (ImportUnreadable, OSError) as exc:
-        imp.status, imp.failure_reason = LeadImport.Status.FAILED, str(exc)
-        imp.finished_at = timezone.now()
-        imp.save()
-        return imp
-    imp.save()
+    layout, imp.rows_total = lead_import_count_rows(path=path, region=region)
+    imp.save(update_fields=["rows_total", "updated_at"])
 
     def report(errors: list[dict]) -> None:
         imp.rows_failed += len(errors)
@@ -321,7 +348,17 @@ def lead_import_run(
     flush()
     imp.status, imp.finished_at = LeadImport.Status.DONE, timezone.now()
     imp.save(update_fields=["status", "finished_at", "updated_at"])
-    return imp
+
+
+def lead_imports_fail_stalled(*, now: datetime | None = None) -> int:
+    """Fail the imports whose worker vanished."""
+    return jobs_fail_stalled(
+        LeadImport,
+        reason="The import stopped making progress: its worker ended unexpectedly "
+        "or never picked it up. Upload the file again; rows already imported are "
+        "kept, and importing them again adds no copies.",
+        now=now,
+    )
 
 
 def lead_import_create(

@@ -11,6 +11,14 @@ def import_leads_task(import_id: int) -> None:
     lead_import_run(import_id=import_id)
 
 
+@shared_task(name="campaigns.fail_stalled_imports", soft_time_limit=60, time_limit=90)
+def fail_stalled_imports_task() -> int:
+    """Fail the lead imports whose worker vanished."""
+    from campaigns.imports import lead_imports_fail_stalled
+
+    return lead_imports_fail_stalled()
+
+
 # A fan-out of a million leads streams them; give it half an hour.
 @shared_task(name="campaigns.fan_out", soft_time_limit=1800, time_limit=1900)
 def fan_out_campaign_task(campaign_id: int) -> int:

@@ -8,7 +8,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -23,15 +23,13 @@ from django.utils.datastructures import MultiValueDict
 
 from messaging.exports import message_export_write
 from messaging.models import Message, MessageExport
+from portal.jobs import job_start, jobs_fail_stalled
 from portal.models import Account
 
 logger = logging.getLogger(__name__)
 
 # Progress is saved at most this often: each save is a commit.
 EXPORT_PROGRESS_SECONDS = 1.0
-# An export whose progress has not moved for this long lost its worker (a
-# running one saves progress every second).
-EXPORT_STALLED_AFTER = timedelta(minutes=30)
 
 
 class ExportNotReady(Exception):
@@ -131,9 +129,7 @@ def message_export_run(*, export_id: int) -> MessageExport:
     recorded with its reason and leaves no partial file.
     """
     now = timezone.now()
-    if not MessageExport.objects.filter(
-        pk=export_id, status=MessageExport.Status.PENDING
-    ).update(status=MessageExport.Status.RUNNING, started_at=now, updated_at=now):
+    if not job_start(MessageExport, export_id, now=now):
         return MessageExport.objects.get(pk=export_id)
     export = MessageExport.objects.select_related("account").get(pk=export_id)
     name = f"exports/messages-{export.pk}-{now:%Y%m%d-%H%M%S}.csv"
@@ -191,15 +187,10 @@ def message_export_file_response(*, export: MessageExport) -> FileResponse:
 
 
 def message_exports_fail_stalled(*, now: datetime | None = None) -> int:
-    """Fail the exports whose worker vanished (no progress for EXPORT_STALLED_AFTER)."""
-    now = now or timezone.now()
-    return MessageExport.objects.filter(
-        status__in=[MessageExport.Status.PENDING, MessageExport.Status.RUNNING],
-        updated_at__lt=now - EXPORT_STALLED_AFTER,
-    ).update(
-        status=MessageExport.Status.FAILED,
-        failure_reason="The export stopped making progress: its worker ended "
+    """Fail the exports whose worker vanished."""
+    return jobs_fail_stalled(
+        MessageExport,
+        reason="The export stopped making progress: its worker ended "
         "unexpectedly or never picked it up. Start it again.",
-        finished_at=now,
-        updated_at=now,
+        now=now,
     )

@@ -171,6 +171,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "messaging.fail_stalled_exports",
         "schedule": 600.0,
     },
+    "fail-stalled-imports": {
+        "task": "campaigns.fail_stalled_imports",
+        "schedule": 600.0,
+    },
     "refresh-campaigns": {"task": "campaigns.refresh_states", "schedule": 5.0},
     # Every write adds count rows; folding them keeps the dashboard's sums short.
     "squash-counts": {"task": "messaging.squash_counts", "schedule": 30.0},

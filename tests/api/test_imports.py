@@ -1,4 +1,5 @@
 import io
+from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -7,9 +8,14 @@ from hypothesis import strategies as st
 from django.core.management import call_command
 from django.db.models import F
 from django.urls import reverse
+from django.utils import timezone
 
-from campaigns.imports import lead_import_create, lead_import_run
-from campaigns.models import Lead
+from campaigns.imports import (
+    lead_import_create,
+    lead_import_run,
+    lead_imports_fail_stalled,
+)
+from campaigns.models import Lead, LeadImport
 from messaging.models import OptOut
 
 pytestmark = pytest.mark.django_db
@@ -151,3 +157,48 @@ def test_import_api_refuses_an_unreadable_file_with_its_reason(api, settings, tm
     assert data["code"] == "import_failed" and "No phone column" in data["detail"]
     failed = api.get(reverse("api:lead-import-detail", args=[data["import_id"]]))
     assert failed.json()["status"] == "failed"
+
+
+def test_a_second_delivery_of_the_import_task_changes_nothing(account, tmp_path):
+    first = _run(account, tmp_path, MESSY.encode())
+    again = lead_import_run(import_id=first.pk)
+    assert (again.status, again.rows_imported, again.errors) == (
+        "done",
+        first.rows_imported,
+        first.errors,
+    )
+
+
+def test_an_unexpected_failure_ends_the_import_with_its_reason(
+    account, tmp_path, monkeypatch
+):
+    from campaigns import imports
+
+    def crash(imp, batch):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(imports, "_import_batch", crash)
+    imp = _run(account, tmp_path, MESSY.encode())
+    imp.refresh_from_db()
+    assert imp.status == "failed" and imp.finished_at is not None
+    assert "disk on fire" in imp.failure_reason
+    assert "importing them again adds no copies" in imp.failure_reason
+
+
+def test_stalled_imports_fail_with_a_reason(account, tmp_path):
+    now = timezone.now()
+    path = tmp_path / "leads.csv"
+    path.write_bytes(MESSY.encode())
+    stalled, live = (
+        lead_import_create(account_id=account.pk, source_path=str(path))
+        for _ in range(2)
+    )
+    LeadImport.objects.filter(pk=stalled.pk).update(
+        status="running", updated_at=now - timedelta(hours=1)
+    )
+    assert lead_imports_fail_stalled(now=now) == 1
+    stalled.refresh_from_db()
+    assert stalled.status == "failed"
+    assert "Upload the file again" in stalled.failure_reason
+    live.refresh_from_db()
+    assert live.status == "pending"

@@ -1,14 +1,20 @@
 """Accounts, memberships and the credit ledger (support); API tokens (both sites)."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.translation import ngettext
 
 from portal.api_auth import api_token_create, api_token_revoke
 from portal.models import Account, ApiToken, CreditEntry, Membership
-from portal.sites import TenantAdminMixin, portal_site, support_site
+from portal.sites import (
+    TenantAdminMixin,
+    portal_site,
+    request_account_ids,
+    support_site,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -130,16 +136,32 @@ class ApiTokenAdminMixin:
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "portal/api_token_created.html", context)
 
+    def revocable(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        """The tokens among queryset this user may revoke."""
+        return queryset
+
     @admin.action(description="Revoke selected tokens")
     def revoke_selected(self, request: HttpRequest, queryset) -> None:
+        allowed = self.revocable(request, queryset)
         revoked = sum(
-            api_token_revoke(token_id=pk)
-            for pk in queryset.values_list("pk", flat=True)
+            api_token_revoke(token_id=pk) for pk in allowed.values_list("pk", flat=True)
         )
         self.message_user(
             request,
             ngettext("%d token revoked.", "%d tokens revoked.", revoked) % revoked,
         )
+        refused = queryset.count() - allowed.count()
+        if refused:
+            self.message_user(
+                request,
+                ngettext(
+                    "%d token was left: only its account's owners may revoke it.",
+                    "%d tokens were left: only their accounts' owners may revoke them.",
+                    refused,
+                )
+                % refused,
+                level=messages.WARNING,
+            )
 
 
 @admin.register(ApiToken, site=support_site)
@@ -150,9 +172,30 @@ class ApiTokenAdmin(ApiTokenAdminMixin, admin.ModelAdmin):
 
 @admin.register(ApiToken, site=portal_site)
 class ApiTokenPortalAdmin(ApiTokenAdminMixin, TenantAdminMixin, admin.ModelAdmin):
-    """A customer's staff manage their own accounts' tokens."""
+    """A customer's staff see their accounts' tokens; only owners create or revoke them.
+
+    A token opens the whole account to whoever holds it.
+    """
 
     base_template = "portal/base.html"
 
+    def _owned(self, request: HttpRequest) -> list[int]:
+        return request_account_ids(request, role=Membership.Role.OWNER)
+
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return self.admin_site.has_permission(request)
+        return self.admin_site.has_permission(request) and bool(self._owned(request))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "account":
+            field.queryset = Account.objects.filter(pk__in=self._owned(request))
+        return field
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        if not self._owned(request):
+            actions.pop("revoke_selected", None)
+        return actions
+
+    def revocable(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(account__in=self._owned(request))

@@ -18,7 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
 
-from portal.models import Account
+from portal.models import Account, Membership
 from portal.tenancy import account_list_for_user
 
 
@@ -27,13 +27,23 @@ def request_accounts(request: HttpRequest) -> QuerySet[Account]:
     return account_list_for_user(user=request.user)
 
 
-def request_account_ids(request: HttpRequest) -> list[int]:
-    """The user's account ids, read once per request."""
-    if not hasattr(request, "_portal_account_ids"):
-        request._portal_account_ids = list(
-            request_accounts(request).values_list("pk", flat=True)
+def request_account_ids(request: HttpRequest, *, role: str | None = None) -> list[int]:
+    """The user's account ids, in that role if given; the memberships are read once per request."""
+    if not hasattr(request, "_portal_memberships"):
+        request._portal_memberships = (
+            list(
+                Membership.objects.filter(user=request.user).values_list(
+                    "account_id", "role"
+                )
+            )
+            if request.user.is_authenticated
+            else []
         )
-    return request._portal_account_ids
+    return [
+        account_id
+        for account_id, held in request._portal_memberships
+        if role in (None, held)
+    ]
 
 
 class PortalAuthenticationForm(AdminAuthenticationForm):

@@ -16,7 +16,7 @@ from messaging.exports import COLUMNS
 from messaging.models import MessageExport
 from messaging.statuses import Status
 from portal.api_auth import api_token_create, token_hash
-from portal.models import ApiToken
+from portal.models import ApiToken, Membership
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -47,9 +47,16 @@ def media(settings, tmp_path):
 # API tokens
 
 
+@pytest.fixture
+def owner(member):
+    """The portal member owns the account: only owners create and revoke tokens."""
+    Membership.objects.filter(user=member).update(role=Membership.Role.OWNER)
+    return member
+
+
 @pytest.mark.parametrize("site", ["portal", "support"])
 def test_creating_a_token_shows_its_key_once(
-    site, portal_client, support_client, account, member
+    site, portal_client, support_client, account, owner
 ):
     # given
     client = portal_client if site == "portal" else support_client
@@ -70,7 +77,7 @@ def test_creating_a_token_shows_its_key_once(
 
 
 def test_portal_token_list_is_scoped_and_searchable_by_prefix(
-    portal_client, account, other_account
+    portal_client, owner, account, other_account
 ):
     mine, _ = api_token_create(account=account, name="mine")
     theirs, _ = api_token_create(account=other_account, name="theirs")
@@ -89,7 +96,7 @@ def test_portal_token_list_is_scoped_and_searchable_by_prefix(
     assert ApiToken.objects.count() == 2
 
 
-def test_revoking_tokens_goes_through_the_service(portal_client, account):
+def test_revoking_tokens_goes_through_the_service(portal_client, owner, account):
     token, key = api_token_create(account=account)
     response = portal_client.post(
         reverse("portal:portal_apitoken_changelist"),
@@ -101,6 +108,56 @@ def test_revoking_tokens_goes_through_the_service(portal_client, account):
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
     assert api.get(reverse("api:account")).status_code == 401
+
+
+def test_staff_who_do_not_own_the_account_see_tokens_but_cannot_make_or_revoke_them(
+    portal_client, account
+):
+    # given a token of the account, and a member who is staff, not owner
+    token, key = api_token_create(account=account, name="crm")
+    url = reverse("portal:portal_apitoken_changelist")
+    # then the member sees it, with no way to add or revoke one
+    page = portal_client.get(url)
+    assert token.prefix in page.content.decode()
+    assert "revoke_selected" not in page.content.decode()
+    add = reverse("portal:portal_apitoken_add")
+    assert portal_client.get(add).status_code == 403
+    assert portal_client.post(add, {"account": account.pk}).status_code == 403
+    # and posting the revoke action anyway leaves the token working
+    portal_client.post(
+        url, {"action": "revoke_selected", "_selected_action": [token.pk]}
+    )
+    token.refresh_from_db()
+    assert token.revoked_at is None
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert api.get(reverse("api:account")).status_code == 200
+
+
+def test_an_owner_revokes_only_the_tokens_of_accounts_they_own(
+    portal_client, owner, account
+):
+    # given an owner who is only staff in a second account
+    second = factories.AccountFactory()
+    factories.MembershipFactory(user=owner, account=second)
+    mine, _ = api_token_create(account=account)
+    theirs, _ = api_token_create(account=second)
+    # when both are selected for revoking
+    response = portal_client.post(
+        reverse("portal:portal_apitoken_changelist"),
+        {"action": "revoke_selected", "_selected_action": [mine.pk, theirs.pk]},
+        follow=True,
+    )
+    # then only the owned account's token is revoked, and the page says why
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert mine.revoked_at is not None and theirs.revoked_at is None
+    notes = [str(m) for m in response.context["messages"]]
+    assert "1 token revoked." in notes
+    assert any("only its account's owners may revoke it" in n for n in notes)
+    # and a new token can only be made for the owned account
+    form = portal_client.get(reverse("portal:portal_apitoken_add")).context["adminform"]
+    assert list(form.form.fields["account"].queryset) == [account]
 
 
 # Lead imports

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from django.db import transaction
 from django.utils import timezone
 
+from messaging.catalog import errors_cached
 from messaging.inbound import inbound_receive
 from messaging.models import MessageEvent, Sender, WebhookEvent
 from messaging.providers import provider_for
@@ -73,15 +74,18 @@ def _events_apply(events: Sequence[WebhookEvent]) -> None:
     """Parse recorded webhooks with their providers and apply them together."""
     receipts: list[Receipt] = []
     inbound: dict[Sender, list[Inbound]] = defaultdict(list)
-    for event in events:
-        try:
-            parsed = provider_for(event.sender.provider).parse(request=_request(event))
-        except MalformedWebhook as exc:
-            _keep_unreadable(event, str(exc))
-            continue
-        receipts += parsed.receipts
-        if parsed.inbound:
-            inbound[event.sender] += parsed.inbound
+    with errors_cached():
+        for event in events:
+            try:
+                parsed = provider_for(event.sender.provider).parse(
+                    request=_request(event)
+                )
+            except MalformedWebhook as exc:
+                _keep_unreadable(event, str(exc))
+                continue
+            receipts += parsed.receipts
+            if parsed.inbound:
+                inbound[event.sender] += parsed.inbound
     _ingest(receipts=receipts, inbound=inbound)
 
 

@@ -1,6 +1,9 @@
 """The error catalog: errors.csv beside this file is the source, the ErrorCode table its copy."""
 
 import csv
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,10 @@ COLUMNS = [
     "status",
 ]
 UPDATE_FIELDS = [column for column in COLUMNS if column not in ("provider", "code")]
+# Entries already looked up while a batch of receipts is parsed (errors_cached).
+_looked_up: ContextVar[dict[tuple[str, str], ErrorCode] | None] = ContextVar(
+    "looked_up", default=None
+)
 
 
 def catalog_rows(path: Path = CATALOG_PATH) -> list[dict[str, Any]]:
@@ -81,6 +88,9 @@ def error_get(
     or vanish; support can see such entries (known=False) and write them up.
     """
     code = str(code).strip()
+    looked_up = _looked_up.get()
+    if looked_up is not None and (provider, code) in looked_up:
+        return looked_up[provider, code]
     entry, _ = ErrorCode.objects.get_or_create(
         provider=provider,
         code=code,
@@ -99,7 +109,23 @@ def error_get(
             "known": False,
         },
     )
+    if looked_up is not None:
+        looked_up[provider, code] = entry
     return entry
+
+
+@contextmanager
+def errors_cached() -> Iterator[None]:
+    """Look each error code up once while a batch of receipts is parsed, not per receipt.
+
+    Scoped to the batch: an entry added for an unknown code is not kept past a
+    batch whose transaction may roll back.
+    """
+    token = _looked_up.set({})
+    try:
+        yield
+    finally:
+        _looked_up.reset(token)
 
 
 def portal_error(code: str) -> ErrorCode:

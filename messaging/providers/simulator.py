@@ -39,8 +39,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from messaging.catalog import error_get
-from messaging.models import ErrorCode
+from messaging.catalog import error_get, errors_cached
 from messaging.providers.base import (
     Inbound,
     Outgoing,
@@ -143,8 +142,6 @@ class SimulatorProvider(Provider):
 
     def __init__(self) -> None:
         self._pooled: list[dict[str, str]] | None = None
-        # Catalog entries looked up by this instance (one batch of receipts).
-        self._errors: dict[tuple[str, str], ErrorCode] = {}
 
     @contextmanager
     def sending(self) -> Iterator[None]:
@@ -240,13 +237,6 @@ class SimulatorProvider(Provider):
         # Its receipts come from its own task, in-process; nothing over HTTP is authentic.
         return False
 
-    def _error(self, code: str, status: str) -> ErrorCode:
-        if (code, status) not in self._errors:
-            self._errors[code, status] = error_get(
-                provider=self.error_source, code=code, status=status
-            )
-        return self._errors[code, status]
-
     def parse(self, *, request: WebhookRequest) -> Parsed:
         form = {key: values[-1] for key, values in request.form.items()}
         if "Body" in form:
@@ -260,7 +250,9 @@ class SimulatorProvider(Provider):
         status = word_status(form["MessageStatus"], self.name)
         error = None
         if form.get("ErrorCode"):
-            error = self._error(form["ErrorCode"], status)
+            error = error_get(
+                provider=self.error_source, code=form["ErrorCode"], status=status
+            )
         update = StatusUpdate(
             status=status,
             provider_status=form["MessageStatus"],
@@ -280,11 +272,12 @@ def simulator_receipts_apply(*, payloads: list[dict[str, str]]) -> int:
 
     provider = SimulatorProvider()
     parsed = Parsed()
-    for payload in payloads:
-        form = {key: [value] for key, value in payload.items()}
-        one = provider.parse(
-            request=WebhookRequest(url="", headers={}, body=b"", form=form)
-        )
-        parsed.receipts.extend(one.receipts)
-        parsed.inbound.extend(one.inbound)
+    with errors_cached():
+        for payload in payloads:
+            form = {key: [value] for key, value in payload.items()}
+            one = provider.parse(
+                request=WebhookRequest(url="", headers={}, body=b"", form=form)
+            )
+            parsed.receipts.extend(one.receipts)
+            parsed.inbound.extend(one.inbound)
     return webhook_ingest(provider=provider, parsed=parsed)

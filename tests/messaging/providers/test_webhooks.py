@@ -429,6 +429,23 @@ def test_webhook_query_count_is_flat(
     assert Message.objects.filter(status=Status.DELIVERED).count() == 2 * n_receipts
 
 
+@pytest.mark.parametrize("n_receipts", [1, 20])
+def test_receipts_with_error_codes_look_each_code_up_once_per_batch(
+    client, gateway_sender, django_assert_num_queries, n_receipts
+):
+    # given n Twilio receipts that fail with one code, waiting to be applied
+    twilio = gateway_sender("twilio")
+    for n in range(n_receipts):
+        outbound(twilio, f"SM{n}")
+        status = twilio_status("undelivered", "30006") | {"MessageSid": f"SM{n}"}
+        assert signed_post(client, twilio, status, apply=False).status_code == 200
+    # when the status task applies them, its queries do not grow with n
+    with django_assert_num_queries(15):
+        assert apply_status_batch_task.delay().get() == n_receipts
+    # and each message carries the catalog's explanation
+    assert set(Message.objects.values_list("error__code", flat=True)) == {"30006"}
+
+
 def test_ingest_without_a_sender_finds_the_number_texted(gateway_sender, enqueued):
     # the simulator's in-process callbacks carry no sender: the number decides
     sender = gateway_sender("twilio")

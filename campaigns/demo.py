@@ -17,7 +17,8 @@ from django.db import transaction
 from django.db.models import Sum
 from django.test.utils import override_settings
 
-from campaigns.launch import campaign_fan_out, campaign_launch
+from campaigns.fan_out import campaign_fan_out
+from campaigns.launch import campaign_launch
 from campaigns.leads import campaign_create, lead_checked_phone, lead_delete
 from campaigns.models import Campaign, Lead, LeadList
 from campaigns.selectors import (

@@ -7,10 +7,10 @@ from django.db import transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from campaigns.fan_out import campaign_fan_out
 from campaigns.launch import (
     LaunchPreview,
     LaunchRefused,
-    campaign_fan_out,
     campaign_launch,
     campaign_preview,
 )

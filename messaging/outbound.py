@@ -11,9 +11,9 @@ from portal.models import Account
 from portal.phones import phone_parse
 from portal.services import InsufficientCredit
 
-# Twilio's limit (error 21617), the strictest of our providers. Campaign launch
-# checks the same figure (campaigns/launch.py keeps its own copy for now).
-MAX_BODY_CHARS = 1600  # Twilio's limit (error 21617); the strictest of our providers
+# Twilio's limit (error 21617), the strictest of our providers; the campaign
+# launch check uses it too.
+MAX_BODY_CHARS = 1600
 
 
 class SendRefused(Exception):

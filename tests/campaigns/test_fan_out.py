@@ -7,8 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from campaigns import launch
-from campaigns.launch import BodyRenderer, campaign_fan_out
+from campaigns import fan_out
+from campaigns.fan_out import BodyRenderer, campaign_fan_out
 from campaigns.models import Campaign, Lead
 from messaging.models import Message, OptOut
 from tests.factories import CampaignFactory, LeadFactory, LeadListFactory
@@ -113,22 +113,22 @@ def test_fan_out_resumes_after_a_crash_without_repeating_a_lead(
     every_kind, monkeypatch
 ):
     # given a fan-out that dies on the invalid number, in the second batch of two
-    monkeypatch.setattr(launch, "FANOUT_BATCH_SIZE", 2)
-    checked = launch.phone_is_valid
+    monkeypatch.setattr(fan_out, "FANOUT_BATCH_SIZE", 2)
+    checked = fan_out.phone_is_valid
 
     def crash_on_invalid(phone: str) -> bool:
         if phone == "+1555":
             raise RuntimeError("worker killed")
         return checked(phone)
 
-    monkeypatch.setattr(launch, "phone_is_valid", crash_on_invalid)
+    monkeypatch.setattr(fan_out, "phone_is_valid", crash_on_invalid)
     with pytest.raises(RuntimeError):
         campaign_fan_out(campaign_id=every_kind.pk)
     first_batch = set(Message.objects.values_list("uuid", flat=True))
     assert len(first_batch) == 2
 
     # when it runs again
-    monkeypatch.setattr(launch, "phone_is_valid", checked)
+    monkeypatch.setattr(fan_out, "phone_is_valid", checked)
     campaign_fan_out(campaign_id=every_kind.pk)
 
     # then it finished the rest and kept the first batch as it was
@@ -144,13 +144,13 @@ def test_fan_out_checks_only_numbers_not_checked_when_written(processing, monkey
     _add(first, "+12025550121")
     changed = _add(first, "+12025550122", checked_phone="+12025550122")
     Lead.objects.filter(pk=changed.pk).update(phone="+1555")
-    checked, check = [], launch.phone_is_valid
+    checked, check = [], fan_out.phone_is_valid
 
     def phone_is_valid(phone: str) -> bool:
         checked.append(phone)
         return check(phone)
 
-    monkeypatch.setattr(launch, "phone_is_valid", phone_is_valid)
+    monkeypatch.setattr(fan_out, "phone_is_valid", phone_is_valid)
 
     # when the campaign fans out
     campaign_fan_out(campaign_id=campaign.pk)
@@ -171,8 +171,8 @@ def test_sending_starts_as_each_batch_commits(processing, monkeypatch):
     campaign, (first, _) = processing
     for n in range(4):
         _add(first, f"+1202555013{n}")
-    monkeypatch.setattr(launch, "FANOUT_BATCH_SIZE", 2)
-    read, sent_before_each_read = launch._leads_to_fan_out, []
+    monkeypatch.setattr(fan_out, "FANOUT_BATCH_SIZE", 2)
+    read, sent_before_each_read = fan_out._leads_to_fan_out, []
 
     def leads_to_fan_out(campaign, *, after):
         # first attempts only: a temporary failure's retry is a message too
@@ -180,7 +180,7 @@ def test_sending_starts_as_each_batch_commits(processing, monkeypatch):
         sent_before_each_read.append(fanned_out.exclude(status="queued").count())
         return read(campaign, after=after)
 
-    monkeypatch.setattr(launch, "_leads_to_fan_out", leads_to_fan_out)
+    monkeypatch.setattr(fan_out, "_leads_to_fan_out", leads_to_fan_out)
 
     # when the campaign fans out (tasks run eagerly, at each commit)
     assert campaign_fan_out(campaign_id=campaign.pk) == 4
@@ -190,14 +190,14 @@ def test_sending_starts_as_each_batch_commits(processing, monkeypatch):
 
 
 def test_fan_out_stops_at_the_batch_after_a_cancel(every_kind, monkeypatch):
-    monkeypatch.setattr(launch, "FANOUT_BATCH_SIZE", 2)
-    rows = launch.MessageRows.rows
+    monkeypatch.setattr(fan_out, "FANOUT_BATCH_SIZE", 2)
+    rows = fan_out.MessageRows.rows
 
     def cancel_during_the_first_batch(self, leads):
         Campaign.objects.filter(pk=every_kind.pk).update(state="canceled")
         return rows(self, leads)
 
-    monkeypatch.setattr(launch.MessageRows, "rows", cancel_during_the_first_batch)
+    monkeypatch.setattr(fan_out.MessageRows, "rows", cancel_during_the_first_batch)
     assert campaign_fan_out(campaign_id=every_kind.pk) == 0
     assert Message.objects.filter(campaign=every_kind).count() == 2
 

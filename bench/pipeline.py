@@ -3,7 +3,7 @@
     python bench/pipeline.py --leads 50000 --json
 
 PostgreSQL (BENCH_PIPELINE_DATABASE_URL, by default its own database
-portal_bench_pipeline, created and migrated), Redis (BENCH_PIPELINE_BROKER_URL,
+portal_bench_pipeline, created, migrated and emptied), Redis (BENCH_PIPELINE_BROKER_URL,
 by default database 10, emptied first) and one Celery worker with --workers
 processes on every queue; the simulator answers at once. Launches a campaign
 of --leads fresh leads from this process, waits until it is idle, and prints
@@ -118,6 +118,9 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    # Every run starts from an empty database: a table grown by earlier runs
+    # would move the figures as much as the code does.
+    call_command("flush", interactive=False, verbosity=0)
     with tempfile.TemporaryDirectory() as scratch:
         result = run(
             leads=args.leads,

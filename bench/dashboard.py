@@ -197,21 +197,14 @@ def main() -> None:
     args = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit("Set DATABASE_URL to a PostgreSQL database, e.g. .../portal_bench")
-    from portal.postgres import database_create
+    from portal.postgres import database_ready
 
-    database_create(url)
-
-    import django
-
-    django.setup()
+    database_ready(url)
     from django.conf import settings
     from django.core.management import call_command
 
     settings.ALLOWED_HOSTS = ["*"]
     settings.DEBUG = False
-    call_command("migrate", verbosity=0)
 
     from messaging.models import Message
     from portal.models import Account

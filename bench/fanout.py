@@ -238,19 +238,11 @@ def main() -> None:
     args = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit("Set DATABASE_URL to a PostgreSQL database, e.g. .../portal_bench")
-    from portal.postgres import database_create
+    from portal.postgres import database_ready
 
-    database_create(url)
-
-    import django
-
-    django.setup()
+    database_ready(url)
     from django.core.management import call_command
     from django.db import connection
-
-    call_command("migrate", verbosity=0)
 
     from campaigns.models import Lead
     from portal.models import Account

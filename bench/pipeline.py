@@ -106,18 +106,12 @@ def main() -> None:
     args = parser.parse_args()
     database_url = os.environ.get("BENCH_PIPELINE_DATABASE_URL", DEFAULT_DATABASE_URL)
     broker_url = os.environ.get("BENCH_PIPELINE_BROKER_URL", DEFAULT_BROKER_URL)
-    os.environ["DATABASE_URL"] = database_url
     os.environ["CELERY_BROKER_URL"] = broker_url
+    from portal.postgres import database_ready
 
-    from portal.postgres import database_create
-
-    database_create(database_url)
-    import django
-
-    django.setup()
+    database_ready(database_url)
     from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
     # Every run starts from an empty database: a table grown by earlier runs
     # would move the figures as much as the code does.
     call_command("flush", interactive=False, verbosity=0)

@@ -115,44 +115,28 @@ def _demo_account() -> tuple[Account, AbstractBaseUser, Sender]:
     return account, user, sender
 
 
+def _people(exchange: str, label: str, count: int) -> list[tuple[str, str, str]]:
+    """`count` Washington numbers of one exchange, with a first name and a label."""
+    return [
+        (
+            f"+1202{exchange}{n:04d}",
+            DEMO_FIRST_NAMES[n % len(DEMO_FIRST_NAMES)],
+            f"{label} {n}",
+        )
+        for n in range(count)
+    ]
+
+
 @transaction.atomic
 def _demo_lists(account: Account) -> dict[str, LeadList]:
     """The lists the campaigns target, with their leads; the deleted ones stay deleted."""
     people = {
-        "Members": [
-            (
-                f"+1202555{n:04d}",
-                DEMO_FIRST_NAMES[n % len(DEMO_FIRST_NAMES)],
-                f"Member {n}",
-            )
-            for n in range(DEMO_LEADS)
-        ],
-        "Choir": [
-            (
-                f"+1202556{n:04d}",
-                DEMO_FIRST_NAMES[n % len(DEMO_FIRST_NAMES)],
-                f"Singer {n}",
-            )
-            for n in range(12)
-        ],
-        "Youth group": [
-            (
-                f"+1202557{n:04d}",
-                DEMO_FIRST_NAMES[n % len(DEMO_FIRST_NAMES)],
-                f"Youth {n}",
-            )
-            for n in range(30)
-        ]
+        "Members": _people("555", "Member", DEMO_LEADS),
+        "Choir": _people("556", "Singer", 12),
         # One certain delivery and one certain error: "Partially received".
+        "Youth group": _people("557", "Youth", 30)
         + [("+15005550000", "Test", "Delivered"), ("+15005550003", "Test", "Spam")],
-        "Old contacts": [
-            (
-                f"+1202558{n:04d}",
-                DEMO_FIRST_NAMES[n % len(DEMO_FIRST_NAMES)],
-                f"Old contact {n}",
-            )
-            for n in range(15)
-        ],
+        "Old contacts": _people("558", "Old contact", 15),
         # The simulator's test numbers: each forces one outcome (simulator.py).
         "Test numbers": [
             (phone, "Test", outcome.replace("_", " "))
@@ -161,7 +145,13 @@ def _demo_lists(account: Account) -> dict[str, LeadList]:
     }
     Lead.objects.bulk_create(
         [
-            Lead(account=account, phone=phone, first_name=first, last_name=last)
+            Lead(
+                account=account,
+                phone=phone,
+                checked_phone=lead_checked_phone(phone),
+                first_name=first,
+                last_name=last,
+            )
             for members in people.values()
             for phone, first, last in members
         ],

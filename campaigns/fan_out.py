@@ -22,9 +22,6 @@ from portal.phones import phone_is_valid
 # server CPU of 5000 in their queries, and at 20000 PostgreSQL planned a scan of
 # every membership. bulk_create splits a batch further for SQLite's limit.
 FANOUT_BATCH_SIZE = 5000
-# Sending starts with the first batch, so an in-progress campaign may still be
-# fanning out.
-FANNING_OUT = (Campaign.State.PROCESSING, Campaign.State.IN_PROGRESS)
 
 
 def template_fields(body: str) -> set[str]:
@@ -242,7 +239,7 @@ def campaign_fan_out(*, campaign_id: int) -> int:
     messages are handed to the dispatch queue as it commits; returns how many.
     """
     campaign = Campaign.objects.select_related("account", "sender").get(pk=campaign_id)
-    if campaign.state not in FANNING_OUT:
+    if not campaign.is_running():
         return 0
     now = timezone.now()
     messages = MessageRows(campaign, now)
@@ -255,7 +252,7 @@ def campaign_fan_out(*, campaign_id: int) -> int:
             # The campaign's row lock makes two runs of one fan-out take turns,
             # each seeing the other's messages, and a cancel wait for the batch.
             running = Campaign.objects.select_for_update().filter(
-                pk=campaign_id, state__in=FANNING_OUT
+                pk=campaign_id, state__in=Campaign.RUNNING
             )
             if not running.exists():
                 return 0

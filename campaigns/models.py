@@ -101,6 +101,11 @@ class Campaign(TimeStampedModel):
         PARTIAL = "partial", "Partially received"
         FAILED = "failed", "All failed"
 
+    # Launched and not ended: fanning out, sending, or waiting for receipts.
+    # Sending starts with the fan-out's first batch, so both may still fan out.
+    RUNNING = (State.PROCESSING, State.IN_PROGRESS)
+    CANCELABLE = (State.DRAFT, *RUNNING)
+
     account = models.ForeignKey(
         "portal.Account", on_delete=models.PROTECT, related_name="campaigns"
     )
@@ -163,14 +168,10 @@ class Campaign(TimeStampedModel):
         return self.state == self.State.DRAFT
 
     def is_running(self) -> bool:
-        return self.state in {self.State.PROCESSING, self.State.IN_PROGRESS}
+        return self.state in self.RUNNING
 
     def can_cancel(self) -> bool:
-        return self.state in {
-            self.State.DRAFT,
-            self.State.PROCESSING,
-            self.State.IN_PROGRESS,
-        }
+        return self.state in self.CANCELABLE
 
 
 class LeadImport(Job):

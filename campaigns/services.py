@@ -52,7 +52,7 @@ def campaigns_close(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     window = timedelta(hours=settings.PORTAL_CLOSE_WINDOW_HOURS)
     open_ids = Campaign.objects.filter(
-        state__in=[Campaign.State.PROCESSING, Campaign.State.IN_PROGRESS],
+        state__in=Campaign.RUNNING,
         fanned_out_at__isnull=False,
     ).values("pk")
     stats = (
@@ -75,7 +75,7 @@ def campaigns_close(*, now: datetime | None = None) -> int:
     for result, ids in closing.items():
         closed += Campaign.objects.filter(
             pk__in=ids,
-            state__in=[Campaign.State.PROCESSING, Campaign.State.IN_PROGRESS],
+            state__in=Campaign.RUNNING,
         ).update(state=Campaign.State.DONE, result=result, done_at=now, updated_at=now)
     return closed
 
@@ -101,11 +101,7 @@ def campaign_cancel(*, campaign_id: int, actor) -> int:
     now = timezone.now()
     changed = Campaign.objects.filter(
         pk=campaign_id,
-        state__in=[
-            Campaign.State.DRAFT,
-            Campaign.State.PROCESSING,
-            Campaign.State.IN_PROGRESS,
-        ],
+        state__in=Campaign.CANCELABLE,
     ).update(state=Campaign.State.CANCELED, canceled_at=now, updated_at=now)
     if not changed:
         raise LaunchRefused(["Only a draft or running campaign can be canceled."], [])

@@ -1,4 +1,7 @@
-"""Creating a PostgreSQL database by URL: the benchmarks and integration tests build their own."""
+"""Creating a PostgreSQL database by URL: the benchmarks build their own."""
+
+import os
+import sys
 
 
 def database_create(url: str) -> None:
@@ -15,3 +18,17 @@ def database_create(url: str) -> None:
             connection.execute(
                 sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
             )
+
+
+def database_ready(url: str) -> None:
+    """Set Django up on the PostgreSQL database of url, created and migrated if need be."""
+    if not url.startswith("postgres"):
+        sys.exit(f"Not a PostgreSQL URL: {url!r}; use postgres://user@host:port/name")
+    os.environ["DATABASE_URL"] = url
+    database_create(url)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)

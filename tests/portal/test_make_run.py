@@ -112,10 +112,9 @@ def make_run(tmp_path):
         yield session, tmp_path / "var", log
         # Ctrl-C in the terminal stops the server and the worker with it.
         os.killpg(process.pid, signal.SIGINT)
-        stopped = _wait_until(
+        _wait_until(
             lambda: not _alive(process.pid), STOP_TIMEOUT, "Ctrl-C left processes", log
         )
-        assert stopped
     finally:
         if _alive(process.pid):
             os.killpg(process.pid, signal.SIGKILL)

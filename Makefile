@@ -24,11 +24,13 @@ demo: migrate
 	DJANGO_DEBUG=1 $(MANAGE) seed_demo
 
 # Serves the portal with the embedded defaults (SQLite, server-less broker,
-# simulated provider) and a Celery worker with beat beside it. A message with
-# no receipt is "Delivery unknown" after 2 minutes, not 72 hours, and a quiet
-# campaign closes after 3 minutes, not 48 hours: a demo campaign ends while
-# you watch.
-RUN_ENV := DJANGO_DEBUG=1 PORTAL_RECEIPT_WAIT_HOURS=0.03 PORTAL_CLOSE_WINDOW_HOURS=0.05
+# simulated provider) and a Celery worker with beat beside it, on the
+# development settings (a worker started without them runs production). A
+# message with no receipt is "Delivery unknown" after 2 minutes, not 72 hours,
+# and a quiet campaign closes after 3 minutes, not 48 hours: a demo campaign
+# ends while you watch.
+RUN_ENV := DJANGO_SETTINGS_MODULE=portal.settings.local DJANGO_DEBUG=1 \
+	PORTAL_RECEIPT_WAIT_HOURS=0.03 PORTAL_CLOSE_WINDOW_HOURS=0.05
 run: demo
 	@echo ""
 	@echo "  Portal:  http://$(HOST)/   (log in as demo / demo)"

@@ -1,12 +1,13 @@
 #!/usr/bin/env python
 """Django's command-line utility for the campaign portal."""
 
-import os
 import sys
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.local")
+    from portal.settings import settings_module_choose
+
+    settings_module_choose(server=False)
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

@@ -35,6 +35,8 @@ from pathlib import Path
 from urllib.parse import urlencode
 from urllib.request import Request, urlopen
 
+from cryptography.fernet import Fernet
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/portal_bench_webhooks"
 DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/0"
@@ -274,6 +276,11 @@ def main() -> None:
         "DATABASE_URL": database_url,
         "DJANGO_SETTINGS_MODULE": "portal.settings.production",
         "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "bench-" + "x" * 50),
+        "PORTAL_CREDENTIALS_KEY": os.environ.get(
+            "PORTAL_CREDENTIALS_KEY", Fernet.generate_key().decode()
+        ),
+        # wrk posts plain HTTP straight to gunicorn, with no TLS proxy in front.
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
         "PORTAL_PUBLIC_URL": public_url,
         "DJANGO_LOG_LEVEL": "WARNING",
         "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", DEFAULT_BROKER_URL),

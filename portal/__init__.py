@@ -1,5 +1,6 @@
-"""The portal project: settings, tenancy, the celery app and the dashboard frame."""
+"""The portal project: settings, tenancy, the celery app and the dashboard frame.
 
-from portal.celery import app as celery_app
-
-__all__ = ["celery_app"]
+Importing the package chooses no settings: each entry point does (see
+portal/settings/__init__.py). The Celery app is loaded by PortalConfig.ready()
+in Django processes, and by `celery -A portal`, which finds portal.celery.
+"""

@@ -1,11 +1,12 @@
 """The Celery application; tasks are discovered in each installed app."""
 
-import os
-
 from celery import Celery
 from celery.signals import task_prerun
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.local")
+from portal.settings import settings_module_choose
+
+# Before the app is made: Celery's Django fixup reads the variable then.
+settings_module_choose(server=True)
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")

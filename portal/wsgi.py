@@ -1,9 +1,9 @@
-"""WSGI entry point (gunicorn portal.wsgi)."""
-
-import os
+"""WSGI entry point (gunicorn portal.wsgi): production settings unless told otherwise."""
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.production")
+from portal.settings import settings_module_choose
+
+settings_module_choose(server=True)
 
 application = get_wsgi_application()

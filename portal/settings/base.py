@@ -242,8 +242,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# Fernet key for sender credentials at rest; production must set it.
+# Fernet keys for sender credentials at rest (production refuses to start without
+# one): the key encrypts; it and the fallbacks, older keys kept during a rotation,
+# decrypt (README, "Rotating the credentials key").
 PORTAL_CREDENTIALS_KEY = env("PORTAL_CREDENTIALS_KEY", default="")
+PORTAL_CREDENTIALS_KEY_FALLBACKS = env.list(
+    "PORTAL_CREDENTIALS_KEY_FALLBACKS", default=[]
+)
 # The public base URL providers post webhooks to (behind a proxy, the Host
 # header cannot be trusted to rebuild it), e.g. https://sms.example.org
 PORTAL_PUBLIC_URL = env("PORTAL_PUBLIC_URL", default="http://127.0.0.1:8000")

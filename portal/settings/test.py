@@ -6,6 +6,10 @@ from portal.settings.base import *  # noqa: F403
 from portal.settings.base import DATABASES, VAR_DIR
 
 SECRET_KEY = "test-secret-key"
+PORTAL_CREDENTIALS_KEY = (
+    "ryb2V78e69MopdT5kzu0xFX8bcar93i1EFxC_K5sUeA="  # a test-only Fernet key
+)
+PORTAL_CREDENTIALS_KEY_FALLBACKS = []
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -1,5 +1,11 @@
-"""Accounts, memberships and the credit ledger (support); API tokens (both sites)."""
+"""Accounts, memberships and the credit ledger (support); API tokens (both sites).
 
+Support also sees the failed logins: deleting an attempt unlocks that username
+or address before its cool-off ends (portal/logins.py).
+"""
+
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -15,6 +21,8 @@ from portal.sites import (
     request_account_ids,
     support_site,
 )
+
+support_site.register(AccessAttempt, AccessAttemptAdmin)
 
 
 class MembershipInline(admin.TabularInline):

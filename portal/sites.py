@@ -10,7 +10,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
@@ -18,6 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
 
+from portal.logins import LoginForm
 from portal.models import Account, Membership
 from portal.tenancy import account_list_for_user
 
@@ -46,7 +46,7 @@ def request_account_ids(request: HttpRequest, *, role: str | None = None) -> lis
     ]
 
 
-class PortalAuthenticationForm(AdminAuthenticationForm):
+class PortalAuthenticationForm(LoginForm):
     """Customer staff need not be Django staff: belonging to an account is enough."""
 
     def confirm_login_allowed(self, user) -> None:
@@ -104,6 +104,7 @@ class SupportSite(admin.AdminSite):
     site_header = "Campaign portal support"
     site_title = "Support"
     index_title = "Support"
+    login_form = LoginForm
 
 
 portal_site = PortalSite(name="portal")

@@ -1,5 +1,6 @@
 """Settings shared by every environment; everything that varies comes from the environment."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -29,6 +30,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "portal",
     "messaging",
     "campaigns",
@@ -43,6 +45,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: it answers a login that tripped the lockout (portal/logins.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -111,6 +115,28 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = env("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "media"))
 
 LOGIN_URL = "admin:login"
+
+# Login throttling (django-axes) on the portal and support logins: after
+# AXES_FAILURE_LIMIT failures with one username, or from one address, logging
+# in with it or from there is refused, even with the right password, until
+# AXES_COOLOFF_MINUTES have passed since the last failure. API tokens are not
+# passwords and are not throttled here (the API has its own rate limit).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Tries during a lockout do not prolong it: the page can say when it ends.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "portal.logins.login_client_address"
+AXES_LOCKOUT_CALLABLE = "portal.logins.lockout_response"
+AXES_ENABLE_ADMIN = False  # the support site shows the attempts (portal/admin.py)
+AXES_VERBOSE = False  # no banner in every command's output
+# Proxies in front of the portal that append the client's address to
+# X-Forwarded-For; 0: the connection's own address is the client's.
+PORTAL_PROXY_COUNT = env.int("PORTAL_PROXY_COUNT", default=0)
 
 # Message lifecycle defaults (ARCHITECTURE.md section 2-3); accounts may override.
 PORTAL_VALIDITY_HOURS = env.int("PORTAL_VALIDITY_HOURS", default=16)

@@ -68,6 +68,9 @@ DEBUG = False  # whatever DJANGO_DEBUG says: tracebacks would show settings and 
 # HTTPS only. TLS ends at the proxy in front of gunicorn, which must set
 # X-Forwarded-Proto (and strip it from what clients send).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# That proxy also appends the client's address to X-Forwarded-For: login
+# throttling counts that address, not the proxy's (portal/logins.py).
+PORTAL_PROXY_COUNT = env.int("PORTAL_PROXY_COUNT", default=1)
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True

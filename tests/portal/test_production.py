@@ -4,11 +4,15 @@ Each test starts a fresh interpreter with an environment a new server would
 have: no DJANGO_SETTINGS_MODULE, none of the test run's variables.
 """
 
+import http.client
 import json
 import os
 import secrets
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -149,3 +153,57 @@ def test_check_deploy_on_production_settings_prints_no_warning(tmp_path):
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert checked.stdout == "System check identified no issues (0 silenced).\n"
     assert checked.stderr == ""
+
+
+def test_gunicorn_serves_production_over_https_only(tmp_path):
+    keys = production_keys()
+    collected = run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput"],
+        tmp_path,
+        DJANGO_SETTINGS_MODULE="portal.settings.production",
+        **keys,
+    )
+    assert collected.returncode == 0, collected.stderr
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    clean = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    server = subprocess.Popen(
+        [gunicorn, "portal.wsgi", f"--bind=127.0.0.1:{port}", "--workers=1"],
+        cwd=settings.BASE_DIR,
+        env=clean | {"PORTAL_VAR_DIR": str(tmp_path)} | keys,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        behind_proxy = get(port, "/login/", **{"X-Forwarded-Proto": "https"})
+        plain = get(port, "/login/")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+    status, headers, body = behind_proxy
+    assert status == 200
+    assert "Log in" in body
+    assert "max-age=31536000" in headers["Strict-Transport-Security"]
+    assert "Secure" in headers["Set-Cookie"]
+    status, headers, _ = plain
+    assert status == 301
+    assert headers["Location"] == f"https://127.0.0.1:{port}/login/"
+
+
+def get(port: int, path: str, **headers: str) -> tuple[int, dict[str, str], str]:
+    """GET from a server that is starting: connection refusals are retried for a minute."""
+    deadline = time.monotonic() + 60
+    while True:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            connection.request("GET", path, headers=headers)
+            response = connection.getresponse()
+            return response.status, dict(response.headers), response.read().decode()
+        except ConnectionRefusedError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

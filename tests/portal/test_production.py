@@ -29,6 +29,7 @@ NOT_INHERITED = {
     "PORTAL_CREDENTIALS_KEY_FALLBACKS",
     "DATABASE_URL",
     "CELERY_BROKER_URL",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by pytest-playwright for the browser tests
 }
 PRINT_SETTINGS = (
     "import json; from django.conf import settings; print(json.dumps({"

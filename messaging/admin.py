@@ -108,14 +108,21 @@ class MessageEventAdmin(ReadOnlyAdmin):
         "status",
         "applied",
         "message",
+        "sender",
+        "problem",
     ]
     list_filter = ["kind", "provider", "applied", "status"]
     search_fields = ["provider_message_id"]
-    raw_id_fields = ["message", "error"]
+    raw_id_fields = ["message", "error", "sender"]
     show_full_result_count = False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[MessageEvent]:
-        return super().get_queryset(request).select_related("message")
+        return super().get_queryset(request).select_related("message", "sender")
+
+    @admin.display(description="Kept because")
+    def problem(self, event: MessageEvent) -> str:
+        """Why a request was kept without being applied (refused or unreadable)."""
+        return event.payload.get("error", "") if isinstance(event.payload, dict) else ""
 
 
 class SenderForm(forms.ModelForm):

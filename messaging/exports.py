@@ -1,10 +1,12 @@
 """Message exports as CSV: one row per message, streamed in pieces, never held whole.
 
 export_columns() is the one definition of the export: the SMS log screen, the
-API's streamed export and the export files (messaging/export_jobs.py) share
-it. Every column is computed by the database, so no model instance or per-row
-Python is needed: PostgreSQL writes the CSV itself (COPY ... TO STDOUT), and on
-SQLite the csv module writes the rows. Memory stays flat.
+API's streamed exports (messages and a campaign's) and the export files
+(messaging/export_jobs.py) share it, and it makes every cell a stranger could
+have written safe to open in a spreadsheet (_cell). Every column is computed
+by the database, so no model instance or per-row Python is needed:
+PostgreSQL writes the CSV itself (COPY ... TO STDOUT), and on SQLite the csv
+module writes the rows. Memory stays flat.
 """
 
 import csv
@@ -24,7 +26,8 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Concat, NullIf, Trim
+from django.db.models.functions import Coalesce, Concat, NullIf, Substr, Trim
+from django.db.models.lookups import In, Lookup, Regex
 from django.http import StreamingHttpResponse
 
 from messaging.models import Message
@@ -34,6 +37,12 @@ from messaging.statuses import Bucket, Status, statuses_in
 # chunk took 26 s, 10000 about 15 s on the benchmark); a chunk's CSV, about
 # 350 bytes a message, stays a few MB in memory.
 EXPORT_CHUNK_SIZE = 10000
+
+# A cell starting with one of these is a formula to a spreadsheet.
+FORMULA_STARTS = ["=", "+", "-", "@", "\t", "\r"]
+# A number in E.164 is only digits after the plus: a spreadsheet reads it as a
+# number, never as a formula, so the phone column keeps it as it is.
+E164 = r"^\+[0-9]{1,15}$"
 
 # The one rule for "billable": its error's rule if it failed, else whether it was charged.
 BILLABLE = Q(error__billable=True) | Q(error__isnull=True, billed=True)
@@ -89,15 +98,37 @@ def _text(expression) -> NullIf:
     return NullIf(expression, Value(""), output_field=CharField())
 
 
+def _cell(expression, *, written_as_is: Lookup | None = None) -> NullIf:
+    """Text a stranger may have chosen, made safe to open in a spreadsheet.
+
+    A cell starting with one of FORMULA_STARTS gets a leading apostrophe, so
+    Excel, LibreOffice and Google Sheets show it as text instead of running it
+    as a formula (OWASP "CSV injection"). Values matching written_as_is are
+    left alone. The database does it, so both writers (COPY on PostgreSQL, the
+    csv module on SQLite) write the same safe cells.
+    """
+    expression = F(expression) if isinstance(expression, str) else expression
+    risky = In(Substr(expression, 1, 1), FORMULA_STARTS)
+    if written_as_is is not None:
+        risky = Q(risky) & ~Q(written_as_is)
+    return _text(
+        Case(
+            When(risky, then=Concat(Value("'"), expression)),
+            default=expression,
+            output_field=CharField(),
+        )
+    )
+
+
 def export_columns() -> dict[str, object]:
     """The export's columns in order: CSV header -> field name or expression."""
     return {
         "message_id": "id",
         "message_uuid": "uuid",
         "campaign_id": "campaign_id",
-        "campaign": _text(F("campaign__name")),
+        "campaign": _cell("campaign__name"),
         "lead_id": "lead_id",
-        "lead_name": _text(
+        "lead_name": _cell(
             Trim(
                 Concat(
                     Coalesce("lead__first_name", Value("")),
@@ -107,17 +138,17 @@ def export_columns() -> dict[str, object]:
                 )
             )
         ),
-        "phone": _text(F("phone")),
+        "phone": _cell("phone", written_as_is=Regex(F("phone"), E164)),
         "direction": _text(F("direction")),
-        "body": _text(F("body")),
+        "body": _cell("body"),
         "status": _text(F("status")),
         "bucket": _text(_bucket()),
         "provider": _text(F("provider")),
-        "provider_status": _text(F("provider_status")),
-        "error_code": _text(F("error__code")),
-        "error_title": _text(F("error__title")),
-        "error_meaning": _text(F("error__meaning")),
-        "error_resolution": _text(F("error__resolution")),
+        "provider_status": _cell("provider_status"),
+        "error_code": _cell("error__code"),
+        "error_title": _cell("error__title"),
+        "error_meaning": _cell("error__meaning"),
+        "error_resolution": _cell("error__resolution"),
         "billable": Case(
             When(BILLABLE, then=Value("yes")),
             default=Value("no"),
@@ -163,11 +194,23 @@ def _copy_chunk(rows: QuerySet) -> tuple[int, int, bytes]:
     return count, last, bytes(piece)
 
 
+class _LineFeedRows(io.StringIO):
+    """Rows that end in "\n", as COPY's do, from a csv writer told to end them in "\r\n".
+
+    The csv module quotes a field only for the characters of its line
+    terminator: with "\n" alone it wrote a lone carriage return bare, which
+    ends the row early in a spreadsheet. It writes each row in one call.
+    """
+
+    def write(self, row: str) -> int:
+        return super().write(row.removesuffix("\r\n") + "\n")
+
+
 def _csv_chunk(rows: QuerySet) -> tuple[int, int, bytes]:
     """Elsewhere (SQLite) the csv module writes the chunk's rows."""
     chunk = list(rows)
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(chunk)
+    buffer = _LineFeedRows()
+    csv.writer(buffer, lineterminator="\r\n").writerows(chunk)
     return len(chunk), chunk[-1][0] if chunk else 0, buffer.getvalue().encode()
 
 

@@ -35,7 +35,10 @@ class MessageFilterSet(django_filters.FilterSet):
         method="filter_bucket",
         label="Bucket",
     )
-    campaign = django_filters.ModelChoiceFilter(queryset=_campaigns)
+    campaign = django_filters.ModelChoiceFilter(
+        queryset=_campaigns,
+        error_messages={"invalid_choice": "none of your campaigns has this id."},
+    )
     direction = django_filters.ChoiceFilter(choices=Message.Direction.choices)
     error_category = django_filters.ChoiceFilter(
         field_name="error__category",

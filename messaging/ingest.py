@@ -3,6 +3,7 @@
 import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from django.db import transaction
 from django.utils import timezone
@@ -83,7 +84,8 @@ def _events_apply(events: Sequence[WebhookEvent]) -> None:
             except MalformedWebhook as exc:
                 _keep_unreadable(event, str(exc))
                 continue
-            receipts += parsed.receipts
+            # A receipt may only change the messages of the sender it came for.
+            receipts += [replace(r, sender=event.sender) for r in parsed.receipts]
             if parsed.inbound:
                 inbound[event.sender] += parsed.inbound
     _ingest(receipts=receipts, inbound=inbound)
@@ -103,6 +105,7 @@ def _keep_unreadable(event: WebhookEvent, error: str) -> None:
     )
     MessageEvent.objects.create(
         message=None,
+        sender=event.sender,
         created_at=timezone.now(),
         kind=MessageEvent.Kind.RECEIPT,
         provider=event.sender.provider,

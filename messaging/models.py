@@ -258,7 +258,9 @@ class MessageEvent(models.Model):
     """Append-only: every status change offered to a message, applied or not, with its payload.
 
     An event whose message is unknown (a receipt that beat the send call) is
-    kept with its provider id so that the send can claim it later.
+    kept with its provider id so that the send can claim it later. A request
+    that was refused or could not be read is kept without a message, with the
+    reason in payload["error"], for support.
     """
 
     class Kind(models.TextChoices):
@@ -285,6 +287,12 @@ class MessageEvent(models.Model):
     applied = models.BooleanField(default=False)
     occurred_at = models.DateTimeField(null=True, blank=True)
     payload = models.JSONField(default=dict, blank=True)
+    # The sender whose webhook URL a request arrived at, on events kept without
+    # their message (parked, refused, unreadable): a parked receipt is only
+    # ever claimed by a message of that sender's account.
+    sender = models.ForeignKey(
+        Sender, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         indexes = [

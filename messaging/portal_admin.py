@@ -51,8 +51,12 @@ class SmsLogAdmin(TenantAdminMixin, admin.ModelAdmin):
         except ValueError:
             number = 1
         start = (number - 1) * LOG_PAGE
-        # One query per page: fetch one extra row to know whether a next page exists.
-        rows = list(filterset.qs[start : start + LOG_PAGE + 1])
+        # One query per page: fetch one extra row to know whether a next page
+        # exists. Filters that are not valid (another account's campaign, a
+        # word for an id) show their error and no rows, never every message.
+        rows = []
+        if filterset.is_valid():
+            rows = list(filterset.qs[start : start + LOG_PAGE + 1])
         params = request.GET.copy()
         params.pop("page", None)
         context = {
@@ -69,12 +73,20 @@ class SmsLogAdmin(TenantAdminMixin, admin.ModelAdmin):
             "query": params.urlencode(),
             **(extra_context or {}),
         }
-        return TemplateResponse(request, "messaging/sms_log.html", context)
-
-    def export_view(self, request: HttpRequest) -> StreamingHttpResponse:
-        return message_export_response(
-            self._filtered(request).qs, filename="sms-log.csv"
+        return TemplateResponse(
+            request,
+            "messaging/sms_log.html",
+            context,
+            status=200 if filterset.is_valid() else 400,
         )
+
+    def export_view(
+        self, request: HttpRequest
+    ) -> StreamingHttpResponse | TemplateResponse:
+        filterset = self._filtered(request)
+        if not filterset.is_valid():
+            return self.changelist_view(request)  # the SMS log, with the error
+        return message_export_response(filterset.qs, filename="sms-log.csv")
 
 
 @admin.register(MessageExport, site=portal_site)

@@ -4,6 +4,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import CharField, F
@@ -11,7 +12,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from messaging.models import ErrorCode, Message, MessageEvent, OptOutEvent
+from messaging.models import ErrorCode, Message, MessageEvent, OptOutEvent, Sender
 from messaging.optouts import opt_out_record
 from messaging.statuses import Status, can_move, is_final
 from portal.bulk import rows_insert
@@ -75,6 +76,9 @@ class Receipt:
     provider_message_id: str
     update: StatusUpdate
     message_uuid: str | None = None
+    # The sender whose webhook URL it arrived at; None for the simulator's
+    # receipts, which its own task hands over in-process.
+    sender: Sender | None = None
 
 
 def messages_apply_statuses(*, updates: Sequence[tuple[int, StatusUpdate]]) -> int:
@@ -252,44 +256,75 @@ def receipts_apply(*, receipts: Iterable[Receipt]) -> int:
 
     A receipt can beat the send call that tells us the provider's id. It is
     kept as an event without a message, and the send claims it when it stores
-    the id (message_claim_parked_receipts).
+    the id (message_claim_parked_receipts). A receipt that arrived for a
+    sender only changes that sender's account's messages at its provider;
+    one naming another's message is refused and kept for support.
     """
     receipts = list(receipts)
     by_uuid = {r.message_uuid for r in receipts if r.message_uuid}
     by_provider_id = {(r.provider, r.provider_message_id) for r in receipts}
-    found_uuid = (
-        dict(Message.objects.filter(uuid__in=by_uuid).values_list("uuid", "pk"))
-        if by_uuid
-        else {}
-    )
-    found_uuid = {str(key): pk for key, pk in found_uuid.items()}
-    found_id: dict[tuple[str, str], int] = {}
+    found_uuid: dict[str, _Found] = {}
+    if by_uuid:
+        rows = Message.objects.filter(uuid__in=by_uuid)
+        found_uuid = {
+            str(row[0]): _Found(*row[1:])
+            for row in rows.values_list("uuid", *_Found._fields)
+        }
+    found_id: dict[tuple[str, str], _Found] = {}
     for provider in {provider for provider, _ in by_provider_id}:
         ids = [pid for p, pid in by_provider_id if p == provider]
         rows = Message.objects.filter(provider=provider, provider_message_id__in=ids)
         found_id |= {
-            (provider, pid): pk
-            for pid, pk in rows.values_list("provider_message_id", "pk")
+            (provider, row[0]): _Found(*row[1:])
+            for row in rows.values_list("provider_message_id", *_Found._fields)
         }
 
-    updates, parked = [], []
+    updates, kept = [], []
     for receipt in receipts:
-        message_id = found_uuid.get(str(receipt.message_uuid)) or found_id.get(
+        found = found_uuid.get(str(receipt.message_uuid)) or found_id.get(
             (receipt.provider, receipt.provider_message_id)
         )
-        if message_id:
-            updates.append((message_id, receipt.update))
+        if found is None:
+            kept.append(_kept_event(receipt))
+        elif receipt.sender and (
+            receipt.sender.account_id,
+            receipt.sender.provider,
+        ) != (
+            found.account_id,
+            found.provider,
+        ):
+            kept.append(_kept_event(receipt, refused=found))
         else:
-            parked.append(_parked_event(receipt))
+            updates.append((found.pk, receipt.update))
     with transaction.atomic():
-        MessageEvent.objects.bulk_create(parked)
+        MessageEvent.objects.bulk_create(kept)
         return messages_apply_statuses(updates=updates)
 
 
-def _parked_event(receipt: Receipt) -> MessageEvent:
+class _Found(NamedTuple):
+    """The message a receipt names, with what decides whether the receipt may change it."""
+
+    pk: int
+    account_id: int
+    provider: str
+
+
+def _kept_event(receipt: Receipt, *, refused: _Found | None = None) -> MessageEvent:
+    """A receipt kept without its message: parked for the send to claim, or refused."""
     update = receipt.update
+    payload = update.payload
+    if refused is not None:
+        payload = {
+            "error": f"Refused: it arrived at the webhook of sender {receipt.sender}"
+            f" (account {receipt.sender.account_id}, {receipt.sender.provider}) but"
+            f" names message {refused.pk} of account {refused.account_id} at"
+            f" {refused.provider}. A sender's receipts only change its own"
+            " account's messages.",
+            "receipt": update.payload,
+        }
     return MessageEvent(
         message=None,
+        sender=receipt.sender,
         created_at=timezone.now(),
         kind=update.kind,
         provider=receipt.provider,
@@ -298,35 +333,46 @@ def _parked_event(receipt: Receipt) -> MessageEvent:
         provider_status=update.provider_status,
         error=update.error,
         occurred_at=update.occurred_at,
-        payload=update.payload,
+        payload=payload,
     )
 
 
 @transaction.atomic
 def messages_claim_parked_receipts(*, message_ids: Sequence[int]) -> int:
-    """Attach and apply receipts that arrived before the provider's id was stored."""
+    """Attach and apply receipts that arrived before the provider's id was stored.
+
+    Only receipts that arrived for a sender of the message's account (or from
+    the simulator, in-process) are claimed.
+    """
     known = {
-        (provider, provider_id): pk
-        for pk, provider, provider_id in Message.objects.filter(
+        (provider, provider_id): (pk, account_id)
+        for pk, provider, provider_id, account_id in Message.objects.filter(
             pk__in=message_ids, provider_message_id__isnull=False
-        ).values_list("pk", "provider", "provider_message_id")
+        ).values_list("pk", "provider", "provider_message_id", "account_id")
     }
     if not known:
         return 0
     parked = list(
-        MessageEvent.objects.select_for_update()
+        MessageEvent.objects.select_for_update(of=("self",))
         .filter(
             message__isnull=True,
             provider__in={provider for provider, _ in known},
             provider_message_id__in={provider_id for _, provider_id in known},
         )
+        .annotate(sender_account_id=F("sender__account_id"))
         .order_by("pk")
     )
-    parked = [e for e in parked if (e.provider, e.provider_message_id) in known]
+    parked = [
+        event
+        for event in parked
+        if (event.provider, event.provider_message_id) in known
+        and event.sender_account_id
+        in (None, known[(event.provider, event.provider_message_id)][1])
+    ]
     if not parked:
         return 0
     for event in parked:
-        event.message_id = known[(event.provider, event.provider_message_id)]
+        event.message_id = known[(event.provider, event.provider_message_id)][0]
     MessageEvent.objects.bulk_update(parked, ["message"])
     updates = [
         (

@@ -5,11 +5,12 @@ import secrets
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
-from portal.models import Account, ApiToken
+from portal.models import Account, ApiToken, Membership
 from portal.tenancy import account_list_for_user
 
 TOKEN_PREFIX_LENGTH = 8
@@ -47,8 +48,23 @@ def api_token_revoke(*, token_id: int) -> bool:
     )
 
 
+def _creator_is_member() -> Exists:
+    """Whether a token's creator still belongs to its account (NULL creator: False)."""
+    return Exists(
+        Membership.objects.filter(
+            user=OuterRef("created_by"), account=OuterRef("account")
+        )
+    )
+
+
 class ApiTokenAuthentication(authentication.BaseAuthentication):
-    """`Authorization: Bearer <key>` (or `Token <key>`); the token carries its account."""
+    """`Authorization: Bearer <key>` (or `Token <key>`); the token carries its account.
+
+    A token made by a member works while they belong to the account and their
+    user is active: someone who left takes no working key with them. One made
+    by the operator (support staff in the support site, or manage.py
+    create_token, which records no creator) is the account's own until revoked.
+    """
 
     keywords = ("bearer", "token")
 
@@ -69,11 +85,20 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("The token is not valid.") from exc
         token = (
             ApiToken.objects.select_related("account", "created_by")
+            .annotate(creator_is_member=_creator_is_member())
             .filter(key_hash=token_hash(key))
             .first()
         )
         if token is None or token.revoked_at is not None:
             raise exceptions.AuthenticationFailed("The token is not valid or revoked.")
+        creator = token.created_by
+        if creator is not None and not (
+            creator.is_active and (token.creator_is_member or creator.is_staff)
+        ):
+            raise exceptions.AuthenticationFailed(
+                "The token stopped working when the person who made it left the "
+                "account. An owner of the account can make a new one."
+            )
         now = timezone.now()
         if (
             token.last_used_at is None

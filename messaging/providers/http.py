@@ -69,6 +69,8 @@ def webhook_json(body: bytes) -> Any:
         return json.loads(body)
     except ValueError as exc:
         raise MalformedWebhook(f"body is not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise MalformedWebhook("body is JSON nested too deeply to read") from exc
 
 
 def message_uuid(value: str | None) -> str | None:

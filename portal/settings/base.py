@@ -228,7 +228,7 @@ REST_FRAMEWORK = {
         "token": env("API_THROTTLE_RATE", default="1200/min"),
     },
     # Bodies are JSON; only the lead import takes a multipart upload (its own parsers).
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["portal.api_parsers.JSONBodyParser"],
     "DEFAULT_SCHEMA_CLASS": "portal.api_schema.PortalAutoSchema",
     "EXCEPTION_HANDLER": "portal.api.api_exception_handler",
 }

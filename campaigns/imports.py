@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -26,8 +25,9 @@ from django.utils import timezone
 
 from campaigns.models import Lead, LeadImport, LeadList
 from messaging.models import OptOut
-from portal.jobs import job_start, jobs_fail_stalled
+from portal.jobs import job_start, jobs_sweep
 from portal.phones import phone_parse
+from portal.publishing import task_publish_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -351,12 +351,20 @@ def _import_file(imp: LeadImport, progress: Callable[[int, int], None] | None) -
 
 
 def lead_imports_fail_stalled(*, now: datetime | None = None) -> int:
-    """Fail the imports whose worker vanished."""
-    return jobs_fail_stalled(
+    """Fail the imports whose worker vanished or never came; publish the waiting ones again."""
+    from campaigns.tasks import import_leads_task
+
+    kept = (
+        "Upload the file again; rows already imported are kept, and importing "
+        "them again adds no copies."
+    )
+    return jobs_sweep(
         LeadImport,
-        reason="The import stopped making progress: its worker ended unexpectedly "
-        "or never picked it up. Upload the file again; rows already imported are "
-        "kept, and importing them again adds no copies.",
+        task=import_leads_task,
+        stalled_reason="The import stopped making progress: its worker ended "
+        f"unexpectedly. {kept}",
+        never_started_reason="The import never started: no worker picked it up "
+        f"for half an hour (the task queue or the workers were down). {kept}",
         now=now,
     )
 
@@ -414,6 +422,6 @@ def lead_import_upload(
         created_by=created_by,
     )
     if in_background:
-        transaction.on_commit(partial(import_leads_task.delay, imp.pk))
+        task_publish_on_commit(import_leads_task, imp.pk)
         return imp
     return lead_import_run(import_id=imp.pk)

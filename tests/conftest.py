@@ -39,3 +39,23 @@ def sender(account):
 @pytest.fixture
 def campaign(account, sender):
     return factories.CampaignFactory(account=account, sender=sender)
+
+
+# Nothing listens on port 1: a connection there is refused at once.
+DEAD_BROKER_URL = "redis://127.0.0.1:1/0"
+
+
+@pytest.fixture
+def broker_down():
+    """Tasks this process publishes go to a broker that refuses connections."""
+    from celery import Celery
+
+    from portal.celery import app
+
+    with Celery("broker-down", set_as_current=True) as down:
+        down.config_from_object("django.conf:settings", namespace="CELERY")
+        down.conf.update(broker_url=DEAD_BROKER_URL, task_always_eager=False)
+        try:
+            yield down
+        finally:
+            app.set_current()

@@ -244,9 +244,7 @@ def campaign_fan_out(*, campaign_id: int) -> int:
     messages are handed to the dispatch queue as it commits; returns how many.
     """
     campaign = Campaign.objects.select_related("account", "sender").get(pk=campaign_id)
-    # A fan-out published again by the sweep may arrive after the first ended:
-    # it must not add leads joined since.
-    if not campaign.is_running() or campaign.fanned_out_at is not None:
+    if not campaign.is_running():
         return 0
     now = timezone.now()
     messages = MessageRows(campaign, now)
@@ -258,7 +256,9 @@ def campaign_fan_out(*, campaign_id: int) -> int:
         with transaction.atomic():
             # The campaign's row lock makes two runs of one fan-out take turns,
             # each seeing the other's messages, and a cancel wait for the batch.
-            # Its updated_at shows the sweep that the fan-out is moving.
+            # Its updated_at shows the sweep that the fan-out is moving. A run
+            # the sweep published again may come after the first one ended: it
+            # must not add leads that joined since.
             running = Campaign.objects.filter(
                 pk=campaign_id, state__in=Campaign.RUNNING, fanned_out_at__isnull=True
             ).update(updated_at=timezone.now())

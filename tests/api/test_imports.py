@@ -202,3 +202,40 @@ def test_stalled_imports_fail_with_a_reason(account, tmp_path):
     assert "Upload the file again" in stalled.failure_reason
     live.refresh_from_db()
     assert live.status == "pending"
+
+
+def test_an_import_whose_task_was_lost_is_published_again_then_failed_in_words(
+    account, tmp_path, monkeypatch, django_capture_on_commit_callbacks
+):
+    from campaigns import tasks
+
+    # given imports waiting: one for 5 minutes, one for an hour (the broker was down)
+    now = timezone.now()
+    path = tmp_path / "leads.csv"
+    path.write_bytes(MESSY.encode())
+    lost, abandoned = (
+        lead_import_create(account_id=account.pk, source_path=str(path))
+        for _ in range(2)
+    )
+    LeadImport.objects.filter(pk=lost.pk).update(
+        created_at=now - timedelta(minutes=5), updated_at=now - timedelta(minutes=5)
+    )
+    LeadImport.objects.filter(pk=abandoned.pk).update(
+        created_at=now - timedelta(hours=1), updated_at=now - timedelta(hours=1)
+    )
+    published = []
+    monkeypatch.setattr(
+        tasks.import_leads_task, "apply_async", lambda args, **kw: published.append(args)
+    )
+    # when the sweep runs
+    with django_capture_on_commit_callbacks(execute=True):
+        assert lead_imports_fail_stalled(now=now) == 1
+    # then the recent one is handed to a worker again, once per stall period
+    assert published == [[lost.pk]]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert lead_imports_fail_stalled(now=now + timedelta(seconds=30)) == 0
+    assert published == [[lost.pk]]
+    # and the old one failed with a reason a person understands
+    abandoned.refresh_from_db()
+    assert abandoned.status == "failed"
+    assert "never started" in abandoned.failure_reason

@@ -225,7 +225,9 @@ def test_an_import_whose_task_was_lost_is_published_again_then_failed_in_words(
     )
     published = []
     monkeypatch.setattr(
-        tasks.import_leads_task, "apply_async", lambda args, **kw: published.append(args)
+        tasks.import_leads_task,
+        "apply_async",
+        lambda args, **kw: published.append(args),
     )
     # when the sweep runs
     with django_capture_on_commit_callbacks(execute=True):

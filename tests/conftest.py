@@ -1,8 +1,11 @@
 """Shared fixtures; services (PostgreSQL, Redis, Chromium) skip unless REQUIRE_SERVICES=1."""
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
+from celery import Celery, current_app
 
 from django.db import connection
 
@@ -45,17 +48,21 @@ def campaign(account, sender):
 DEAD_BROKER_URL = "redis://127.0.0.1:1/0"
 
 
-@pytest.fixture
-def broker_down():
-    """Tasks this process publishes go to a broker that refuses connections."""
-    from celery import Celery
-
-    from portal.celery import app
-
+@contextmanager
+def broker_refusing() -> Iterator[Celery]:
+    """Tasks this process publishes meanwhile go to a broker that refuses connections."""
+    before = current_app._get_current_object()
     with Celery("broker-down", set_as_current=True) as down:
         down.config_from_object("django.conf:settings", namespace="CELERY")
-        down.conf.update(broker_url=DEAD_BROKER_URL, task_always_eager=False)
+        # The write URL: CELERY_BROKER_URL in the environment beats broker_url.
+        down.conf.update(broker_write_url=DEAD_BROKER_URL, task_always_eager=False)
         try:
             yield down
         finally:
-            app.set_current()
+            before.set_current()
+
+
+@pytest.fixture
+def broker_down() -> Iterator[Celery]:
+    with broker_refusing() as down:
+        yield down

@@ -50,7 +50,15 @@ def _run(account, tmp_path, data: bytes, name="leads.csv", list_name=""):
 
 @pytest.mark.parametrize(
     "encoding,delimiter",
-    [("utf-8-sig", ";"), ("utf-8", ","), ("cp1252", "\t"), ("cp1252", ";")],
+    [
+        ("utf-8-sig", ";"),
+        ("utf-8", ","),
+        ("cp1252", "\t"),
+        ("cp1252", ";"),
+        ("utf-16", ","),  # with a byte order mark
+        ("utf-16-le", ";"),  # without one
+        ("utf-16-be", "\t"),
+    ],
 )
 def test_import_reads_messy_files(account, tmp_path, encoding, delimiter):
     OptOut.objects.create(account=account, phone="+12025550109", source="keyword")
@@ -241,3 +249,87 @@ def test_an_import_whose_task_was_lost_is_published_again_then_failed_in_words(
     abandoned.refresh_from_db()
     assert abandoned.status == "failed"
     assert "never started" in abandoned.failure_reason
+
+
+def test_a_windows_byte_late_in_a_utf8_file_changes_only_its_own_row(account, tmp_path):
+    # given a UTF-8 file of 100 KB whose last row was typed on Windows
+    rows = [f"+1202555{n:04d},Zoë" for n in range(5000)]
+    data = ("Phone,First name\n" + "\n".join(rows) + "\n").encode()
+    data += "+12025559999,Café\n".encode("cp1252")
+    # when it is imported
+    imp = _run(account, tmp_path, data)
+    # then every name reads as it was written
+    assert imp.status == "done" and imp.rows_imported == 5001
+    assert Lead.objects.get(phone="+12025550000").first_name == "Zoë"
+    assert Lead.objects.get(phone="+12025554999").first_name == "Zoë"
+    assert Lead.objects.get(phone="+12025559999").first_name == "Café"
+
+
+def test_bad_rows_are_named_and_the_rows_around_them_imported(account, tmp_path):
+    # given a file with an unterminated quote, a NUL byte and a quote closed
+    # far too late, among good rows
+    lines = [
+        "Phone,Name",
+        "+12025550101,Ann",
+        '+12025550102,"Bob',  # row 3: never closed
+        "+12025550103,Cy",
+        "+12025550104,Da\x00n",  # row 5: a NUL byte
+        "+12025550105,Eve",
+        '+12025550106,"Fay',  # row 7: closed 14 rows later
+        *[f"+120255502{n:02d},Gus" for n in range(13)],
+        '+12025550107,Hal"',
+        "+12025550108,Ida",
+    ]
+    # when it is imported
+    imp = _run(account, tmp_path, ("\n".join(lines) + "\n").encode())
+    # then every good row is in, and each bad one is named by its row number
+    assert imp.status == "done", imp.failure_reason
+    reasons = {e["row"]: e["reason"] for e in imp.errors}
+    assert reasons == {
+        3: "a quote opened in this row is never closed",
+        5: "the row holds a NUL byte (the file may be damaged)",
+        7: "a quote opened in this row is never closed",
+    }
+    phones = set(Lead.objects.values_list("phone", flat=True))
+    assert {"+12025550101", "+12025550103", "+12025550105", "+12025550108"} <= phones
+    assert {f"+120255502{n:02d}" for n in range(13)} <= phones
+    assert imp.rows_imported + imp.rows_failed == imp.rows_total == len(lines) - 1
+
+
+def test_a_name_longer_than_the_field_is_reported_not_cut(account, tmp_path):
+    long = "A" * 101
+    data = f"Phone,First name\n+12025550101,{long}\n+12025550102,Bo\n".encode()
+    imp = _run(account, tmp_path, data)
+    assert [(e["row"], e["reason"]) for e in imp.errors] == [
+        (2, "a name is longer than 100 characters")
+    ]
+    assert list(Lead.objects.values_list("phone", flat=True)) == ["+12025550102"]
+
+
+@pytest.mark.parametrize(
+    "header,names",
+    [
+        ("Téléphone;Prénom;Nom", ("Zoë", "Ångström")),
+        ("Teléfono;Nombre;Apellido", ("Zoë", "Ångström")),
+        ("Telefon;Vorname;Nachname", ("Zoë", "Ångström")),
+        ("Handy;Name", ("Zoë Ångström", "")),
+        ("Téléphone portable;Nom", ("Zoë Ångström", "")),
+        ("Número de teléfono;Nombre", ("Zoë Ångström", "")),
+    ],
+)
+def test_french_spanish_and_german_column_names_are_recognised(
+    account, tmp_path, header, names
+):
+    row = (
+        "2025550101;Zoë;Ångström"
+        if header.count(";") == 2
+        else "2025550101;Zoë Ångström"
+    )
+    imp = _run(account, tmp_path, f"{header}\n{row}\n".encode())
+    assert imp.status == "done", imp.failure_reason
+    lead = Lead.objects.get()
+    assert (lead.first_name, lead.last_name, lead.fields) == (
+        names[0].partition(" ")[0],
+        names[0].partition(" ")[2] or names[1],
+        {},
+    )

@@ -3,7 +3,7 @@
 from django.db.models import Exists, OuterRef, Prefetch, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
@@ -20,7 +20,12 @@ from messaging.api.serializers import MessageExportOutputSerializer
 from messaging.api.views import CSV_RESPONSE, export_start
 from messaging.exports import message_export_response
 from messaging.models import Message, OptOut, Sender
-from portal.api import AccountScopedMixin, DomainError, idempotent
+from portal.api import (
+    AccountScopedMixin,
+    DomainError,
+    ErrorOutputSerializer,
+    idempotent,
+)
 from portal.api_auth import request_actor
 from portal.api_schema import IDEMPOTENCY_PARAMETER
 from portal.phones import phone_parse
@@ -334,7 +339,14 @@ class CampaignLaunchApi(CampaignActionMixin, APIView):
 
     @extend_schema(
         request=s.CampaignLaunchInputSerializer,
-        responses={202: s.CampaignOutputSerializer},
+        responses={
+            202: s.CampaignOutputSerializer,
+            503: OpenApiResponse(
+                ErrorOutputSerializer,
+                description="queue_unavailable: the launch stands and starts "
+                "sending by itself once the task queue is back.",
+            ),
+        },
         parameters=[IDEMPOTENCY_PARAMETER],
     )
     @idempotent("campaign-launch")

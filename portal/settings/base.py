@@ -122,6 +122,11 @@ PORTAL_CLOSE_WINDOW_HOURS = env.float("PORTAL_CLOSE_WINDOW_HOURS", default=48)
 # filesystem transport keeps the embedded default free of services.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A Redis that accepts connections but does not answer (hung, or half of
+    # a broken network) would hang a publishing web request for ever. Workers
+    # poll with 1 s BRPOPs, well inside the read timeout.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 if CELERY_BROKER_URL.startswith("filesystem"):
     # The transport lists its folder before anything is published: on a fresh
     # clone the worker would stop at once if it were missing. Its exchanges go

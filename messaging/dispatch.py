@@ -284,6 +284,7 @@ class ClaimLease:
         self.renewed_at = claimed_at
 
     def renew_if_due(self) -> None:
+        """Move the held claims' claimed_at to now, every CLAIM_RENEW_EVERY."""
         now = timezone.now()
         if now - self.renewed_at < CLAIM_RENEW_EVERY:
             return

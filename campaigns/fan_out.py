@@ -3,7 +3,7 @@
 import string
 import uuid
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Exists, Field, OuterRef, QuerySet
@@ -16,12 +16,17 @@ from messaging.models import Message, OptOut
 from messaging.segments import segment_count
 from messaging.statuses import Status
 from portal.phones import phone_is_valid
+from portal.publishing import task_publish_on_commit
 
 # Leads per transaction: one batch is in memory at a time and a crash costs at
 # most one batch's work. On 200k leads, batches of 2000 took three times the
 # server CPU of 5000 in their queries, and at 20000 PostgreSQL planned a scan of
 # every membership. bulk_create splits a batch further for SQLite's limit.
 FANOUT_BATCH_SIZE = 5000
+# A fan-out whose campaign row has not moved for this long never started (its
+# task was lost with the broker) or lost its worker: publish it again. A batch
+# takes seconds, so a live fan-out touches the row far more often.
+FANOUT_STALLED_AFTER = timedelta(minutes=2)
 
 
 def template_fields(body: str) -> set[str]:
@@ -251,10 +256,13 @@ def campaign_fan_out(*, campaign_id: int) -> int:
         with transaction.atomic():
             # The campaign's row lock makes two runs of one fan-out take turns,
             # each seeing the other's messages, and a cancel wait for the batch.
-            running = Campaign.objects.select_for_update().filter(
-                pk=campaign_id, state__in=Campaign.RUNNING
-            )
-            if not running.exists():
+            # Its updated_at shows the sweep that the fan-out is moving. A run
+            # the sweep published again may come after the first one ended: it
+            # must not add leads that joined since.
+            running = Campaign.objects.filter(
+                pk=campaign_id, state__in=Campaign.RUNNING, fanned_out_at__isnull=True
+            ).update(updated_at=timezone.now())
+            if not running:
                 return 0
             leads = list(_leads_to_fan_out(campaign, after=after)[:FANOUT_BATCH_SIZE])
             if not leads:
@@ -285,3 +293,29 @@ def campaign_fan_out(*, campaign_id: int) -> int:
         fanned_out_at=now, deleted_leads=deleted, updated_at=now
     )
     return count
+
+
+def campaigns_resume_fan_outs(*, now: datetime | None = None) -> int:
+    """Publish again the fan-outs that made no progress lately; return how many.
+
+    The outbox's sweep: a launch commits before its fan-out is published, so
+    a broker outage or a lost task leaves the campaign "Being processed" with
+    its work recorded; this hands it to a worker again. Runs of one fan-out
+    take turns on the campaign's row, so a duplicate costs nothing.
+    """
+    from campaigns.tasks import fan_out_campaign_task
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        stalled = list(
+            Campaign.objects.filter(
+                state__in=Campaign.RUNNING,
+                fanned_out_at__isnull=True,
+                updated_at__lt=now - FANOUT_STALLED_AFTER,
+            ).values_list("pk", flat=True)
+        )
+        # The next publish waits another stall period.
+        Campaign.objects.filter(pk__in=stalled).update(updated_at=now)
+        for campaign_id in stalled:
+            task_publish_on_commit(fan_out_campaign_task, campaign_id)
+    return len(stalled)

@@ -1,19 +1,14 @@
-"""Lead import: read messy CSV files (any encoding, delimiter, header words) in batches.
+"""Lead import: apply a file's rows in batches, with progress and a report of the bad rows.
 
-The file is read three times, never held whole: a byte pass (binary? encoding?),
-a CSV pass (parsable? how many rows?), then the import pass in batches. The
-first two fail the whole file with one clear reason before anything is written.
+The file is read (campaigns/import_files.py) twice, never held whole: a pass
+that finds its layout and counts its rows, failing the whole file with one
+clear reason before anything is written, then the import pass in batches.
 """
 
-import codecs
-import csv
 import logging
-import re
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -24,170 +19,16 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from campaigns.import_files import ImportUnreadable, lead_import_count_rows, lead_rows
 from campaigns.models import Lead, LeadImport, LeadList
 from messaging.models import OptOut
-from portal.jobs import job_start, jobs_fail_stalled
-from portal.phones import phone_parse
+from portal.jobs import job_start, jobs_sweep
+from portal.publishing import task_publish_on_commit
 
 logger = logging.getLogger(__name__)
 
 IMPORT_BATCH_SIZE = 1000  # one existence query, one bulk insert, one progress save
 MAX_ERROR_LINES = 10_000  # the stored report stays small; rows_failed keeps the count
-SNIFF_BYTES = 64 * 1024
-DELIMITERS = [",", ";", "\t", "|"]
-
-# Header words after folding (lower case, letters and digits joined by "_").
-PHONE_HEADERS = {
-    "phone", "phone_number", "phonenumber", "phone_no", "mobile", "mobile_number",
-    "mobile_phone", "mobilephone", "cell", "cell_phone", "cellphone", "cell_number",
-    "number", "tel", "telephone", "msisdn", "sms", "contact_number", "whatsapp",
-}  # fmt: skip
-FIRST_NAME_HEADERS = {"first_name", "firstname", "first", "given_name", "forename"}
-LAST_NAME_HEADERS = {"last_name", "lastname", "last", "surname", "family_name"}
-NAME_HEADERS = {"name", "full_name", "fullname", "contact_name", "contact"}
-
-
-class ImportUnreadable(Exception):
-    """The file cannot be read as a CSV of leads at all; nothing was imported."""
-
-
-@dataclass
-class Layout:
-    encoding: str
-    delimiter: str
-    phone: int
-    first_name: int | None
-    last_name: int | None
-    full_name: int | None
-    extras: dict[int, str]
-    has_header: bool
-
-
-def _fold(header: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "_", header.strip().casefold()).strip("_")
-
-
-def _detect_encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM) if every byte decodes, else Windows-1252."""
-    with path.open("rb") as handle:
-        head = handle.read(SNIFF_BYTES)
-        if not head.strip():
-            raise ImportUnreadable("The file is empty.")
-        if b"\x00" in head or head.startswith(b"PK\x03\x04"):
-            raise ImportUnreadable(
-                "The file is not a CSV text file (it looks like a spreadsheet or "
-                "binary file). Save it as CSV and upload it again."
-            )
-        if head.startswith(codecs.BOM_UTF8):
-            return "utf-8-sig"
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        chunk = head
-        try:
-            while chunk:
-                decoder.decode(chunk)
-                chunk = handle.read(1024 * 1024)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "cp1252"
-        return "utf-8"
-
-
-def _open(path: Path, encoding: str):
-    # cp1252 leaves five bytes undefined; replace them rather than refuse the file.
-    errors = "replace" if encoding == "cp1252" else "strict"
-    return path.open(encoding=encoding, errors=errors, newline="")
-
-
-def _detect_layout(path: Path, region: str) -> Layout:
-    encoding = _detect_encoding(path)
-    with _open(path, encoding) as handle:
-        first = ""
-        for line in handle:
-            if line.strip():
-                first = line
-                break
-    delimiter = max(DELIMITERS, key=first.count)
-    if first.count(delimiter) == 0:
-        delimiter = ","
-    header = next(csv.reader([first], delimiter=delimiter), [])
-    folded = [_fold(h) for h in header]
-    phone = next((i for i, h in enumerate(folded) if h in PHONE_HEADERS), None)
-    has_header = True
-    if phone is None:
-        # No header row: a first row holding a number is data, its column the phone.
-        phone = next(
-            (i for i, v in enumerate(header) if phone_parse(v, region=region).e164),
-            None,
-        )
-        if phone is None:
-            raise ImportUnreadable(
-                "No phone column: name one column Phone, Mobile or phone_number. "
-                f"Columns found: {', '.join(h.strip() for h in header) or 'none'}."
-            )
-        has_header = False
-
-    def find(words: set[str]) -> int | None:
-        if not has_header:
-            return None
-        return next((i for i, h in enumerate(folded) if h in words), None)
-
-    first_name, last_name = find(FIRST_NAME_HEADERS), find(LAST_NAME_HEADERS)
-    full_name = None if first_name is not None else find(NAME_HEADERS)
-    known = {phone, first_name, last_name, full_name}
-    extras = (
-        {i: h.strip() for i, h in enumerate(header) if i not in known and h.strip()}
-        if has_header
-        else {}
-    )
-    return Layout(
-        encoding, delimiter, phone, first_name, last_name, full_name, extras, has_header
-    )
-
-
-def _rows(path: Path, layout: Layout) -> Iterator[tuple[int, list[str]]]:
-    """Yield (row number in the file, cells) for every non-blank data row."""
-    with _open(path, layout.encoding) as handle:
-        reader = csv.reader(handle, delimiter=layout.delimiter)
-        header_seen = not layout.has_header
-        for cells in reader:
-            if not any(cell.strip() for cell in cells):
-                continue
-            if not header_seen:
-                header_seen = True
-                continue
-            yield reader.line_num, cells
-
-
-def lead_import_count_rows(*, path: Path, region: str) -> tuple[Layout, int]:
-    """Check the whole file parses as CSV and count its data rows; raise ImportUnreadable."""
-    layout = _detect_layout(path, region)
-    try:
-        total = sum(1 for _ in _rows(path, layout))
-    except (csv.Error, UnicodeDecodeError) as exc:
-        raise ImportUnreadable(f"The file is not a readable CSV: {exc}.") from exc
-    return layout, total
-
-
-def _cell(cells: list[str], index: int | None) -> str:
-    if index is None or index >= len(cells):
-        return ""
-    return cells[index].strip()
-
-
-def _lead_data(cells: list[str], layout: Layout) -> dict:
-    first, last = _cell(cells, layout.first_name), _cell(cells, layout.last_name)
-    if layout.full_name is not None:
-        first, _, last = _cell(cells, layout.full_name).partition(" ")
-    fields = {
-        name: cells[i].strip()
-        for i, name in layout.extras.items()
-        if i < len(cells) and cells[i].strip()
-    }
-    return {
-        "first_name": first[:100],
-        "last_name": last.strip()[:100],
-        "fields": fields,
-    }
 
 
 def _import_batch(
@@ -333,16 +174,11 @@ def _import_file(imp: LeadImport, progress: Callable[[int, int], None] | None) -
         if progress:
             progress(imp.rows_done, imp.rows_total)
 
-    for row, cells in _rows(path, layout):
-        if layout.phone >= len(cells):
-            bad.append({"row": row, "value": "", "reason": "missing phone column"})
+    for row in lead_rows(path, layout, region):
+        if row.error:
+            bad.append({"row": row.number, "value": row.value, "reason": row.error})
         else:
-            value = cells[layout.phone].strip()
-            parsed = phone_parse(value, region=region)
-            if parsed.reason:
-                bad.append({"row": row, "value": value, "reason": parsed.reason})
-            else:
-                batch.append((row, value, parsed.e164, _lead_data(cells, layout)))
+            batch.append((row.number, row.value, row.phone, row.data))
         if len(batch) + len(bad) >= IMPORT_BATCH_SIZE:
             flush()
     flush()
@@ -351,12 +187,20 @@ def _import_file(imp: LeadImport, progress: Callable[[int, int], None] | None) -
 
 
 def lead_imports_fail_stalled(*, now: datetime | None = None) -> int:
-    """Fail the imports whose worker vanished."""
-    return jobs_fail_stalled(
+    """Fail the imports whose worker vanished or never came; publish the waiting ones again."""
+    from campaigns.tasks import import_leads_task
+
+    kept = (
+        "Upload the file again; rows already imported are kept, and importing "
+        "them again adds no copies."
+    )
+    return jobs_sweep(
         LeadImport,
-        reason="The import stopped making progress: its worker ended unexpectedly "
-        "or never picked it up. Upload the file again; rows already imported are "
-        "kept, and importing them again adds no copies.",
+        task=import_leads_task,
+        stalled_reason="The import stopped making progress: its worker ended "
+        f"unexpectedly. {kept}",
+        never_started_reason="The import never started: no worker picked it up "
+        f"for half an hour (the task queue or the workers were down). {kept}",
         now=now,
     )
 
@@ -414,6 +258,6 @@ def lead_import_upload(
         created_by=created_by,
     )
     if in_background:
-        transaction.on_commit(partial(import_leads_task.delay, imp.pk))
+        task_publish_on_commit(import_leads_task, imp.pk)
         return imp
     return lead_import_run(import_id=imp.pk)

@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -15,6 +16,7 @@ from campaigns.fan_out import (
 from campaigns.models import Campaign, full_name
 from messaging.outbound import MAX_BODY_CHARS
 from messaging.segments import segment_count
+from portal.publishing import task_publish
 
 STANDARD_FIELDS = {"first_name", "last_name", "name", "phone"}
 LINK = re.compile(
@@ -28,6 +30,13 @@ PROHIBITED = re.compile(
     re.IGNORECASE,
 )
 MISSING_LEADS_SHOWN = 5
+# Said by the portal and the API when the launch committed but its fan-out
+# could not be published (see campaign_launch).
+QUEUE_DOWN_AFTER_LAUNCH = (
+    "The campaign is launched, but the task queue cannot be reached right now. "
+    "It starts sending by itself within a few minutes of the queue coming back; "
+    "there is nothing to do again."
+)
 
 
 class LaunchRefused(Exception):
@@ -134,7 +143,12 @@ def campaign_preview(*, campaign_id: int) -> LaunchPreview:
 def campaign_launch(
     *, campaign_id: int, launched_by, confirm_warnings: bool = False
 ) -> Campaign:
-    """Validate, then move the campaign to processing and queue the fan-out."""
+    """Validate, then move the campaign to processing and queue the fan-out.
+
+    The launch commits before the fan-out is published: with the broker down
+    it stands and QueueUnavailable is raised after the commit, and the fan-out
+    sweep (campaigns_resume_fan_outs) starts it once the broker is back.
+    """
     preview = campaign_preview(campaign_id=campaign_id)
     if preview.problems or (preview.warnings and not confirm_warnings):
         raise LaunchRefused(
@@ -155,5 +169,5 @@ def campaign_launch(
             raise LaunchRefused(
                 ["The campaign was launched or canceled meanwhile."], []
             )
-        transaction.on_commit(lambda: fan_out_campaign_task.delay(campaign_id))
+        transaction.on_commit(partial(task_publish, fan_out_campaign_task, campaign_id))
     return Campaign.objects.get(pk=campaign_id)

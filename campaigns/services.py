@@ -7,7 +7,7 @@ from django.db import transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from campaigns.fan_out import campaign_fan_out
+from campaigns.fan_out import campaign_fan_out, campaigns_resume_fan_outs
 from campaigns.launch import (
     LaunchPreview,
     LaunchRefused,
@@ -31,6 +31,7 @@ __all__ = [
     "campaign_suppress_permanent",
     "campaigns_close",
     "campaigns_mark_in_progress",
+    "campaigns_resume_fan_outs",
 ]
 
 

@@ -13,7 +13,7 @@ def import_leads_task(import_id: int) -> None:
 
 @shared_task(name="campaigns.fail_stalled_imports", soft_time_limit=60, time_limit=90)
 def fail_stalled_imports_task() -> int:
-    """Fail the lead imports whose worker vanished."""
+    """Fail the lead imports whose worker vanished; publish the waiting ones again."""
     from campaigns.imports import lead_imports_fail_stalled
 
     return lead_imports_fail_stalled()
@@ -26,6 +26,14 @@ def fan_out_campaign_task(campaign_id: int) -> int:
     from campaigns.services import campaign_fan_out
 
     return campaign_fan_out(campaign_id=campaign_id)
+
+
+@shared_task(name="campaigns.resume_fan_outs", soft_time_limit=60, time_limit=90)
+def resume_fan_outs_task() -> int:
+    """Publish again the fan-outs a broker outage or a lost worker left without progress."""
+    from campaigns.services import campaigns_resume_fan_outs
+
+    return campaigns_resume_fan_outs()
 
 
 @shared_task(name="campaigns.refresh_states", soft_time_limit=60, time_limit=90)

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from campaigns.forms import LeadImportUploadForm
 from campaigns.imports import lead_import_upload
+from campaigns.launch import QUEUE_DOWN_AFTER_LAUNCH
 from campaigns.models import LeadImport
 from campaigns.selectors import (
     campaign_deliveries_over_time,
@@ -27,6 +28,7 @@ from messaging.export_jobs import message_export_create
 from messaging.models import ErrorCode, OptOut, OptOutEvent
 from messaging.statuses import BUCKET_MEANING, STATUS_MEANING, Bucket
 from portal.models import Account
+from portal.publishing import QueueUnavailable
 from portal.sites import request_account_ids
 
 DRILL_DOWN_PAGE = 50
@@ -133,6 +135,9 @@ def campaign_action(
                 messages.error(request, problem)
             for warning in refused.warnings:
                 messages.warning(request, warning)
+            return back
+        except QueueUnavailable:
+            messages.warning(request, QUEUE_DOWN_AFTER_LAUNCH)
             return back
         messages.success(request, "Campaign launched.")
         return back

@@ -31,6 +31,7 @@ from messaging.services import (
 )
 from messaging.statuses import Status
 from portal.models import Account
+from portal.publishing import task_publish_on_commit
 from portal.services import InsufficientCredit, credit_charge, credit_refund
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,12 @@ SEND_BATCH_SIZE = 1000
 SEND_WINDOW_SECONDS = 120
 MAX_SEND_TRIES = 3  # provider calls per message for temporary failures
 RETRY_BACKOFF_SECONDS = (30, 120)  # wait before the 2nd and 3rd call
-STUCK_AFTER = timedelta(minutes=10)  # a claim older than this lost its worker
+# A sending worker renews its claims this often, while it paces and sends;
+# a claim not renewed for STUCK_AFTER lost its worker, and the stuck sweep
+# (every 30 s) settles it. The longest gap between renewals is one renewal
+# period plus one provider call (its HTTP timeout is 13 s at most).
+CLAIM_RENEW_EVERY = timedelta(seconds=15)
+STUCK_AFTER = timedelta(minutes=1)
 # A claimed message, whose catalog its provider's codes are in, and the
 # provider's answer to its send (None: not sent, try again later).
 Answer = tuple[Message, str, SendResult | None]
@@ -75,16 +81,15 @@ def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 def messages_enqueue(*, message_ids: Sequence[int], countdown: int = 0) -> None:
-    """Schedule sending once the current transaction commits, one task per batch."""
+    """Schedule sending once the current transaction commits, one task per batch.
+
+    With the broker down the messages stay queued in the database, and the
+    requeue sweep sends them once it is back.
+    """
     from messaging.tasks import send_message_batch_task
 
-    ids = list(message_ids)
-
-    def enqueue() -> None:
-        for batch in chunked(ids, SEND_BATCH_SIZE):
-            send_message_batch_task.apply_async(args=[list(batch)], countdown=countdown)
-
-    transaction.on_commit(enqueue)
+    for batch in chunked(message_ids, SEND_BATCH_SIZE):
+        task_publish_on_commit(send_message_batch_task, batch, countdown=countdown)
 
 
 def _claim(
@@ -266,12 +271,54 @@ def _pace(messages: list[Message]) -> dict[int, datetime]:
     return starts
 
 
+class ClaimLease:
+    """A worker's hold on the messages it claimed, renewed while it lives.
+
+    Each renewal moves claimed_at forward only where it is still the value this
+    worker wrote: a message the stuck sweep settled meanwhile (the worker was
+    frozen past STUCK_AFTER) is dropped, and the worker does not send it.
+    """
+
+    def __init__(self, messages: list[Message], claimed_at: datetime) -> None:
+        self.held = {message.pk for message in messages}
+        self.renewed_at = claimed_at
+
+    def renew_if_due(self) -> None:
+        """Move the held claims' claimed_at to now, every CLAIM_RENEW_EVERY."""
+        now = timezone.now()
+        if now - self.renewed_at < CLAIM_RENEW_EVERY:
+            return
+        renewed = Message.objects.filter(
+            pk__in=self.held, status=Status.SENDING, claimed_at=self.renewed_at
+        ).update(claimed_at=now)
+        if renewed < len(self.held):
+            self.held = set(
+                Message.objects.filter(
+                    pk__in=self.held, status=Status.SENDING, claimed_at=now
+                ).values_list("pk", flat=True)
+            )
+        self.renewed_at = now
+
+    def sleep(self, seconds: float) -> None:
+        """Wait that long, renewing the claims on time meanwhile."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            time.sleep(min(left, CLAIM_RENEW_EVERY.total_seconds()))
+            self.renew_if_due()
+
+    def holds(self, message: Message) -> bool:
+        """Renew if due; say whether the message is still this worker's to send."""
+        self.renew_if_due()
+        return message.pk in self.held
+
+
 def messages_send(*, message_ids: Sequence[int]) -> int:
     """Send the still-queued messages among message_ids; return how many providers accepted."""
     now = timezone.now()
     claimed, starts = _claim(message_ids, now)
     if not claimed:
         return 0
+    lease = ClaimLease(claimed, now)
     answers: list[Answer] = []
     # Each provider's batch stays open until the answers are stored, so what it
     # pooled (the simulator's receipts) follows the provider ids into the database.
@@ -288,7 +335,9 @@ def messages_send(*, message_ids: Sequence[int]) -> int:
                     start + timedelta(seconds=position * interval) - timezone.now()
                 ).total_seconds()
                 if wait > 0:
-                    time.sleep(wait)
+                    lease.sleep(wait)
+                if not lease.holds(message):
+                    continue  # the stuck sweep settled it: another worker's now
                 try:
                     result = provider.send(
                         credentials=credentials, outgoing=_outgoing(message)
@@ -466,7 +515,7 @@ def messages_release_stuck(*, now: datetime | None = None) -> int:
                 else:
                     answer = received.get(str(message.uuid))
                     answers.append((message, provider.error_source, answer))
-        # Not the provider's fault, and ten minutes late already: no backoff.
+        # Not the provider's fault, and a minute late already: no backoff.
         accepted = _answers_store(
             answers,
             now,

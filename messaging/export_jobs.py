@@ -23,8 +23,9 @@ from django.utils.datastructures import MultiValueDict
 
 from messaging.exports import message_export_write
 from messaging.models import Message, MessageExport
-from portal.jobs import job_start, jobs_fail_stalled
+from portal.jobs import job_start, jobs_sweep
 from portal.models import Account
+from portal.publishing import task_publish_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ def message_export_create(
         export = MessageExport.objects.create(
             account=account, filters=dict(filters), created_by=created_by
         )
-        transaction.on_commit(lambda: export_messages_task.delay(export.pk))
+        task_publish_on_commit(export_messages_task, export.pk)
     return export
 
 
@@ -187,10 +188,15 @@ def message_export_file_response(*, export: MessageExport) -> FileResponse:
 
 
 def message_exports_fail_stalled(*, now: datetime | None = None) -> int:
-    """Fail the exports whose worker vanished."""
-    return jobs_fail_stalled(
+    """Fail the exports whose worker vanished or never came; publish the waiting ones again."""
+    from messaging.tasks import export_messages_task
+
+    return jobs_sweep(
         MessageExport,
-        reason="The export stopped making progress: its worker ended "
-        "unexpectedly or never picked it up. Start it again.",
+        task=export_messages_task,
+        stalled_reason="The export stopped making progress: its worker ended "
+        "unexpectedly. Start it again.",
+        never_started_reason="The export never started: no worker picked it up "
+        "for half an hour (the task queue or the workers were down). Start it again.",
         now=now,
     )

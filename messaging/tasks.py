@@ -81,7 +81,7 @@ def export_messages_task(export_id: int) -> None:
 
 @shared_task(name="messaging.fail_stalled_exports", **LIMITS)
 def fail_stalled_exports_task() -> int:
-    """Fail exports whose worker vanished, so none shows "running" for ever."""
+    """Fail exports whose worker vanished or never came; publish the waiting ones again."""
     from messaging.export_jobs import message_exports_fail_stalled
 
     return message_exports_fail_stalled()

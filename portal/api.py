@@ -3,6 +3,7 @@
 import functools
 import hashlib
 import json
+import logging
 
 from django.db import IntegrityError, transaction
 from django.http import Http404
@@ -14,6 +15,8 @@ from rest_framework.views import exception_handler
 from portal.api_auth import request_account
 from portal.models import Account, ApiToken, IdempotencyKey
 from portal.services import InsufficientCredit
+
+logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -115,7 +118,9 @@ def idempotent(endpoint: str):
 
     The key is claimed in its own transaction before the work runs, so two
     retries at once cannot both act: the second gets 409 until the first ends.
-    Answers of 5xx are not stored, so such a request may be retried.
+    Answers of 5xx are not stored, so such a request may be retried, unless
+    the work committed its answer (idempotent_answer_save) or the 5xx is a
+    domain error: those are replayed.
     """
 
     def decorate(method):
@@ -156,26 +161,61 @@ def idempotent(endpoint: str):
                 response = Response(record.response_body, status=record.response_status)
                 response["Idempotent-Replayed"] = "true"
                 return response
+            request.idempotency_record = record
             try:
                 response = method(view, request, *args, **kwargs)
             except Exception as exc:
-                # Domain errors are answers too: a retry must get the same one.
+                # Domain errors are answers too, even a 503 about work that
+                # was recorded: a retry must get the same one.
                 handled = api_exception_handler(exc, {"view": view, "request": request})
-                if handled is None or handled.status_code >= 500:
-                    record.delete()
-                    raise
-                response = handled
-            if response.status_code >= 500:
-                record.delete()
+                if isinstance(exc, DomainError) or (
+                    handled is not None and handled.status_code < 500
+                ):
+                    response = handled
+                else:
+                    answered = _forget_unless_answered(record)
+                    if answered is None:
+                        raise
+                    logger.exception(
+                        "portal.api.failed_after_commit", extra={"key_id": record.pk}
+                    )
+                    return answered
             else:
-                record.response_status = response.status_code
-                record.response_body = response.data
-                record.save(update_fields=["response_status", "response_body"])
+                if response.status_code >= 500:
+                    return _forget_unless_answered(record) or response
+            idempotent_answer_save(
+                request, status_code=response.status_code, data=response.data
+            )
             return response
 
         return wrapper
 
     return decorate
+
+
+def idempotent_answer_save(request, *, status_code: int, data) -> None:
+    """Store the answer to the request's Idempotency-Key, if it has one.
+
+    A view calls it inside the transaction that does its work: if anything
+    fails after that commit, a retry gets this answer instead of doing the
+    work again.
+    """
+    record = getattr(request, "idempotency_record", None)
+    if record is not None:
+        record.response_status = status_code
+        record.response_body = data
+        record.save(update_fields=["response_status", "response_body"])
+
+
+def _forget_unless_answered(record: IdempotencyKey) -> Response | None:
+    """Free the key of a request that failed; the answer its work committed, if any."""
+    deleted, _ = IdempotencyKey.objects.filter(
+        pk=record.pk, response_status__isnull=True
+    ).delete()
+    if deleted:
+        return None
+    record.refresh_from_db()
+    return Response(record.response_body, status=record.response_status)
 
 
 class ErrorOutputSerializer(serializers.Serializer):

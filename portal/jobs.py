@@ -1,14 +1,22 @@
-"""Jobs (message exports, lead imports): run once, and never left running by a lost worker."""
+"""Jobs (message exports, lead imports): run once, never lost with the broker or left running."""
 
 from datetime import datetime, timedelta
 
+from celery import Task
+
+from django.db import transaction
 from django.utils import timezone
 
 from portal.models import Job
+from portal.publishing import task_publish_on_commit
 
 # A job whose progress has not moved for this long lost its worker (a running
 # one saves progress every second or every batch).
 JOB_STALLED_AFTER = timedelta(minutes=30)
+# A job still waiting this long after it was made, or last published, most
+# likely lost its task (the broker was down): publish it again. job_start
+# makes a duplicate delivery do nothing.
+JOB_REPUBLISH_AFTER = timedelta(minutes=2)
 
 
 def job_start(model: type[Job], job_id: int, *, now: datetime) -> bool:
@@ -24,17 +32,44 @@ def job_start(model: type[Job], job_id: int, *, now: datetime) -> bool:
     )
 
 
-def jobs_fail_stalled(
-    model: type[Job], *, reason: str, now: datetime | None = None
+def jobs_sweep(
+    model: type[Job],
+    *,
+    task: Task,
+    stalled_reason: str,
+    never_started_reason: str,
+    now: datetime | None = None,
 ) -> int:
-    """Fail, with the reason given, the jobs that stopped making progress."""
+    """Publish waiting jobs again; fail, each with its reason, those that cannot go on.
+
+    A running job that stopped making progress lost its worker; a job that no
+    worker started for JOB_STALLED_AFTER never will. Returns how many failed.
+    """
     now = now or timezone.now()
-    return model.objects.filter(
-        status__in=[model.Status.PENDING, model.Status.RUNNING],
-        updated_at__lt=now - JOB_STALLED_AFTER,
+    failed = model.objects.filter(
+        status=model.Status.RUNNING, updated_at__lt=now - JOB_STALLED_AFTER
     ).update(
         status=model.Status.FAILED,
-        failure_reason=reason,
+        failure_reason=stalled_reason,
         finished_at=now,
         updated_at=now,
     )
+    failed += model.objects.filter(
+        status=model.Status.PENDING, created_at__lt=now - JOB_STALLED_AFTER
+    ).update(
+        status=model.Status.FAILED,
+        failure_reason=never_started_reason,
+        finished_at=now,
+        updated_at=now,
+    )
+    with transaction.atomic():
+        waiting = list(
+            model.objects.filter(
+                status=model.Status.PENDING,
+                updated_at__lt=now - JOB_REPUBLISH_AFTER,
+            ).values_list("pk", flat=True)
+        )
+        model.objects.filter(pk__in=waiting).update(updated_at=now)
+        for job_id in waiting:
+            task_publish_on_commit(task, job_id)
+    return failed

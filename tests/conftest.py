@@ -1,8 +1,11 @@
 """Shared fixtures; services (PostgreSQL, Redis, Chromium) skip unless REQUIRE_SERVICES=1."""
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
+from celery import Celery, current_app
 
 from django.db import connection
 
@@ -39,3 +42,27 @@ def sender(account):
 @pytest.fixture
 def campaign(account, sender):
     return factories.CampaignFactory(account=account, sender=sender)
+
+
+# Nothing listens on port 1: a connection there is refused at once.
+DEAD_BROKER_URL = "redis://127.0.0.1:1/0"
+
+
+@contextmanager
+def broker_refusing() -> Iterator[Celery]:
+    """Tasks this process publishes meanwhile go to a broker that refuses connections."""
+    before = current_app._get_current_object()
+    with Celery("broker-down", set_as_current=True) as down:
+        down.config_from_object("django.conf:settings", namespace="CELERY")
+        # The write URL: CELERY_BROKER_URL in the environment beats broker_url.
+        down.conf.update(broker_write_url=DEAD_BROKER_URL, task_always_eager=False)
+        try:
+            yield down
+        finally:
+            before.set_current()
+
+
+@pytest.fixture
+def broker_down() -> Iterator[Celery]:
+    with broker_refusing() as down:
+        yield down

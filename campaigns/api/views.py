@@ -3,7 +3,7 @@
 from django.db.models import Exists, OuterRef, Prefetch, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
@@ -13,16 +13,23 @@ from campaigns import leads as lead_services
 from campaigns.api import serializers as s
 from campaigns.api.filters import CampaignFilterSet, LeadFilterSet
 from campaigns.imports import lead_import_upload
+from campaigns.launch import QUEUE_DOWN_AFTER_LAUNCH
 from campaigns.models import Campaign, Lead, LeadImport, LeadList
 from campaigns.selectors import campaign_bucket_counts, campaign_error_counts
 from messaging.api.serializers import MessageExportOutputSerializer
 from messaging.api.views import CSV_RESPONSE, export_start
 from messaging.exports import message_export_response
 from messaging.models import Message, OptOut, Sender
-from portal.api import AccountScopedMixin, DomainError, idempotent
+from portal.api import (
+    AccountScopedMixin,
+    DomainError,
+    ErrorOutputSerializer,
+    idempotent,
+)
 from portal.api_auth import request_actor
 from portal.api_schema import IDEMPOTENCY_PARAMETER
 from portal.phones import phone_parse
+from portal.publishing import QueueUnavailable
 
 # Uploads up to this size are imported during the request; larger ones by a worker.
 IMPORT_SYNC_MAX_BYTES = 512 * 1024
@@ -326,11 +333,20 @@ class CampaignPreviewApi(CampaignActionMixin, APIView):
 
 class CampaignLaunchApi(CampaignActionMixin, APIView):
     """Launch a draft. Problems give 400 launch_invalid; warnings not confirmed give 409
-    confirm_warnings (send again with confirm_warnings=true). Honors Idempotency-Key."""
+    confirm_warnings (send again with confirm_warnings=true). A task queue that
+    cannot be reached gives 503 queue_unavailable: the launch stands and starts
+    by itself once the queue is back. Honors Idempotency-Key."""
 
     @extend_schema(
         request=s.CampaignLaunchInputSerializer,
-        responses={202: s.CampaignOutputSerializer},
+        responses={
+            202: s.CampaignOutputSerializer,
+            503: OpenApiResponse(
+                ErrorOutputSerializer,
+                description="queue_unavailable: the launch stands and starts "
+                "sending by itself once the task queue is back.",
+            ),
+        },
         parameters=[IDEMPOTENCY_PARAMETER],
     )
     @idempotent("campaign-launch")
@@ -366,6 +382,10 @@ class CampaignLaunchApi(CampaignActionMixin, APIView):
                 ) from None
             campaign.refresh_from_db()
             raise self.state_error(campaign, "launched") from None
+        except QueueUnavailable:
+            raise DomainError(
+                QUEUE_DOWN_AFTER_LAUNCH, code="queue_unavailable", status_code=503
+            ) from None
         return campaign_response(
             account_id=self.account.pk, campaign_id=campaign.pk, code=202
         )

@@ -1,5 +1,6 @@
 """Messaging API: messages (list, send, events), senders, the error catalog, opt-outs, exports."""
 
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django_filters.utils import translate_validation
@@ -44,6 +45,7 @@ from portal.api import (
     ErrorOutputSerializer,
     NewestFirstCursorPagination,
     idempotent,
+    idempotent_answer_save,
 )
 from portal.api_auth import request_actor
 from portal.api_schema import IDEMPOTENCY_PARAMETER
@@ -104,23 +106,26 @@ class MessageListCreateApi(AccountScopedMixin, generics.ListAPIView):
         data = MessageSendInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            message = message_send(
-                account=self.account,
-                sender_id=data.validated_data["sender"],
-                body=data.validated_data["body"],
-                phone=data.validated_data.get("phone", ""),
-                lead_id=data.validated_data.get("lead"),
-            )
+            # The answer commits with the message: a retry returns that message.
+            with transaction.atomic():
+                message = message_send(
+                    account=self.account,
+                    sender_id=data.validated_data["sender"],
+                    body=data.validated_data["body"],
+                    phone=data.validated_data.get("phone", ""),
+                    lead_id=data.validated_data.get("lead"),
+                )
+                answer = MessageOutputSerializer(
+                    self.get_queryset().get(pk=message.pk)
+                ).data
+                idempotent_answer_save(request, status_code=201, data=answer)
         except SendRefused as exc:
             raise DomainError(
                 exc.detail,
                 code=exc.code,
                 status_code=409 if exc.code in SEND_CONFLICTS else 400,
             ) from None
-        message = self.get_queryset().get(pk=message.pk)
-        return Response(
-            MessageOutputSerializer(message).data, status=status.HTTP_201_CREATED
-        )
+        return Response(answer, status=status.HTTP_201_CREATED)
 
 
 class MessageDetailApi(AccountScopedMixin, generics.RetrieveAPIView):

@@ -150,6 +150,11 @@ PORTAL_CLOSE_WINDOW_HOURS = env.float("PORTAL_CLOSE_WINDOW_HOURS", default=48)
 # filesystem transport keeps the embedded default free of services.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A Redis that accepts connections but does not answer (hung, or half of
+    # a broken network) would hang a publishing web request for ever. Workers
+    # poll with 1 s BRPOPs, well inside the read timeout.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 if CELERY_BROKER_URL.startswith("filesystem"):
     # The transport lists its folder before anything is published: on a fresh
     # clone the worker would stop at once if it were missing. Its exchanges go
@@ -168,6 +173,16 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "messaging.send_message_batch": {"queue": "dispatch"},
     "messaging.apply_status_batch": {"queue": "status"},
+}
+# Publishing to a broker that is down fails within about two seconds instead of
+# hanging a web request: the database keeps the work and a sweep publishes it
+# again once the broker is back (portal/publishing.py).
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
 }
 CELERY_TASK_TIME_LIMIT = 5 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 4 * 60
@@ -188,21 +203,25 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expire_seconds": 10},
     },
     "requeue-due": {"task": "messaging.requeue_due", "schedule": 60.0},
-    "release-stuck": {"task": "messaging.release_stuck", "schedule": 120.0},
+    # A dead worker's claims are settled a minute or so after its last renewal.
+    "release-stuck": {"task": "messaging.release_stuck", "schedule": 30.0},
     "expire": {"task": "messaging.expire_messages", "schedule": 300.0},
     # At least four looks per receipt wait, so a short demo wait is kept too.
     "mark-unknown": {
         "task": "messaging.mark_unknown",
         "schedule": min(900.0, PORTAL_RECEIPT_WAIT_HOURS * 900),
     },
+    # Also publish again the jobs whose task was lost with the broker.
     "fail-stalled-exports": {
         "task": "messaging.fail_stalled_exports",
-        "schedule": 600.0,
+        "schedule": 60.0,
     },
     "fail-stalled-imports": {
         "task": "campaigns.fail_stalled_imports",
-        "schedule": 600.0,
+        "schedule": 60.0,
     },
+    # Launches whose fan-out never reached a worker (broker down, task lost).
+    "resume-fan-outs": {"task": "campaigns.resume_fan_outs", "schedule": 60.0},
     "refresh-campaigns": {"task": "campaigns.refresh_states", "schedule": 5.0},
     # Every write adds count rows; folding them keeps the dashboard's sums short.
     "squash-counts": {"task": "messaging.squash_counts", "schedule": 30.0},

@@ -231,3 +231,31 @@ def test_columns_are_written_alike_on_every_database(campaign):
     assert second["sent_at"] == "" and second["error_code"] == ""
     # no quoted empty fields: "" and NULL are written the same way
     assert ',"",' not in content.decode()
+
+
+def test_an_export_whose_task_was_lost_is_published_again_then_failed_in_words(
+    account, monkeypatch, django_capture_on_commit_callbacks
+):
+    from messaging import tasks
+
+    now = timezone.now()
+    lost = MessageExport.objects.create(account=account)
+    abandoned = MessageExport.objects.create(account=account)
+    MessageExport.objects.filter(pk=lost.pk).update(
+        created_at=now - timedelta(minutes=5), updated_at=now - timedelta(minutes=5)
+    )
+    MessageExport.objects.filter(pk=abandoned.pk).update(
+        created_at=now - timedelta(hours=1), updated_at=now - timedelta(hours=1)
+    )
+    published = []
+    monkeypatch.setattr(
+        tasks.export_messages_task,
+        "apply_async",
+        lambda args, **kw: published.append(args),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert message_exports_fail_stalled(now=now) == 1
+    assert published == [[lost.pk]]
+    abandoned.refresh_from_db()
+    assert abandoned.status == MessageExport.Status.FAILED
+    assert "never started" in abandoned.failure_reason

@@ -1,5 +1,6 @@
 import io
 from datetime import timedelta
+from itertools import zip_longest
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -50,7 +51,15 @@ def _run(account, tmp_path, data: bytes, name="leads.csv", list_name=""):
 
 @pytest.mark.parametrize(
     "encoding,delimiter",
-    [("utf-8-sig", ";"), ("utf-8", ","), ("cp1252", "\t"), ("cp1252", ";")],
+    [
+        ("utf-8-sig", ";"),
+        ("utf-8", ","),
+        ("cp1252", "\t"),
+        ("cp1252", ";"),
+        ("utf-16", ","),  # with a byte order mark
+        ("utf-16-le", ";"),  # without one
+        ("utf-16-be", "\t"),
+    ],
 )
 def test_import_reads_messy_files(account, tmp_path, encoding, delimiter):
     OptOut.objects.create(account=account, phone="+12025550109", source="keyword")
@@ -124,7 +133,7 @@ def test_import_api_and_command(api, account, tmp_path):
     ),
     junk=st.lists(
         st.text(
-            st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
+            st.characters(blacklist_categories=("Cs",)),
             max_size=8,
         ),
         max_size=10,
@@ -136,8 +145,10 @@ def test_import_never_loses_a_valid_row(
 ):
     tmp_path = tmp_path_factory.mktemp("imp")
     Lead.objects.all().delete()
-    rows = [f"+1 (202) 555-{n:04d}{delimiter}x" for n in numbers]
-    rows += [f"{j.replace(delimiter, '')}{delimiter}y" for j in junk]
+    good = [f"+1 (202) 555-{n:04d}{delimiter}x" for n in numbers]
+    bad = [f"{j.replace(delimiter, '')}{delimiter}y" for j in junk]
+    # junk between the good rows: stray quotes, NUL bytes, line breaks
+    rows = [row for pair in zip_longest(good, bad) for row in pair if row is not None]
     data = f"Phone{delimiter}Name\n" + "\n".join(rows) + "\n"
     imp = _run(account, tmp_path, data.encode())
     expected = {f"+1202555{n:04d}" for n in numbers}
@@ -202,3 +213,126 @@ def test_stalled_imports_fail_with_a_reason(account, tmp_path):
     assert "Upload the file again" in stalled.failure_reason
     live.refresh_from_db()
     assert live.status == "pending"
+
+
+def test_an_import_whose_task_was_lost_is_published_again_then_failed_in_words(
+    account, tmp_path, monkeypatch, django_capture_on_commit_callbacks
+):
+    from campaigns import tasks
+
+    # given imports waiting: one for 5 minutes, one for an hour (the broker was down)
+    now = timezone.now()
+    path = tmp_path / "leads.csv"
+    path.write_bytes(MESSY.encode())
+    lost, abandoned = (
+        lead_import_create(account_id=account.pk, source_path=str(path))
+        for _ in range(2)
+    )
+    LeadImport.objects.filter(pk=lost.pk).update(
+        created_at=now - timedelta(minutes=5), updated_at=now - timedelta(minutes=5)
+    )
+    LeadImport.objects.filter(pk=abandoned.pk).update(
+        created_at=now - timedelta(hours=1), updated_at=now - timedelta(hours=1)
+    )
+    published = []
+    monkeypatch.setattr(
+        tasks.import_leads_task,
+        "apply_async",
+        lambda args, **kw: published.append(args),
+    )
+    # when the sweep runs
+    with django_capture_on_commit_callbacks(execute=True):
+        assert lead_imports_fail_stalled(now=now) == 1
+    # then the recent one is handed to a worker again, once per stall period
+    assert published == [[lost.pk]]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert lead_imports_fail_stalled(now=now + timedelta(seconds=30)) == 0
+    assert published == [[lost.pk]]
+    # and the old one failed with a reason a person understands
+    abandoned.refresh_from_db()
+    assert abandoned.status == "failed"
+    assert "never started" in abandoned.failure_reason
+
+
+def test_a_windows_byte_late_in_a_utf8_file_changes_only_its_own_row(account, tmp_path):
+    # given a UTF-8 file of 100 KB whose last row was typed on Windows
+    rows = [f"+1202555{n:04d},Zoë" for n in range(5000)]
+    data = ("Phone,First name\n" + "\n".join(rows) + "\n").encode()
+    data += "+12025559999,Café\n".encode("cp1252")
+    # when it is imported
+    imp = _run(account, tmp_path, data)
+    # then every name reads as it was written
+    assert imp.status == "done" and imp.rows_imported == 5001
+    assert Lead.objects.get(phone="+12025550000").first_name == "Zoë"
+    assert Lead.objects.get(phone="+12025554999").first_name == "Zoë"
+    assert Lead.objects.get(phone="+12025559999").first_name == "Café"
+
+
+def test_bad_rows_are_named_and_the_rows_around_them_imported(account, tmp_path):
+    # given a file with an unterminated quote, a NUL byte and a quote closed
+    # far too late, among good rows
+    lines = [
+        "Phone,Name",
+        "+12025550101,Ann",
+        '+12025550102,"Bob',  # row 3: never closed
+        "+12025550103,Cy",
+        "+12025550104,Da\x00n",  # row 5: a NUL byte
+        "+12025550105,Eve",
+        '+12025550106,"Fay',  # row 7: closed 14 rows later
+        *[f"+120255502{n:02d},Gus" for n in range(13)],
+        '+12025550107,Hal"',
+        "+12025550108,Ida",
+    ]
+    # when it is imported
+    imp = _run(account, tmp_path, ("\n".join(lines) + "\n").encode())
+    # then every good row is in, and each bad one is named by its row number
+    assert imp.status == "done", imp.failure_reason
+    reasons = {e["row"]: e["reason"] for e in imp.errors}
+    assert reasons == {
+        3: "a quote opened in this row is never closed",
+        5: "the row holds a NUL byte (the file may be damaged)",
+        7: "a quote opened in this row is never closed",
+    }
+    phones = set(Lead.objects.values_list("phone", flat=True))
+    assert {"+12025550101", "+12025550103", "+12025550105", "+12025550108"} <= phones
+    assert {f"+120255502{n:02d}" for n in range(13)} <= phones
+    assert imp.rows_imported + imp.rows_failed == imp.rows_total == len(lines) - 1
+
+
+def test_a_name_longer_than_the_field_is_reported_not_cut(account, tmp_path):
+    long = "A" * 101
+    data = f"Phone,First name\n+12025550101,{long}\n+12025550102,Bo\n".encode()
+    imp = _run(account, tmp_path, data)
+    assert [(e["row"], e["reason"]) for e in imp.errors] == [
+        (2, "a name is longer than 100 characters")
+    ]
+    assert list(Lead.objects.values_list("phone", flat=True)) == ["+12025550102"]
+
+
+@pytest.mark.parametrize(
+    "header,names",
+    [
+        ("Téléphone;Prénom;Nom", ("Zoë", "Ångström")),
+        ("Teléfono;Nombre;Apellido", ("Zoë", "Ångström")),
+        ("Telefon;Vorname;Nachname", ("Zoë", "Ångström")),
+        ("Handy;Name", ("Zoë Ångström", "")),
+        ("Téléphone portable;Nom", ("Zoë Ångström", "")),
+        ("Número de teléfono;Nombre", ("Zoë Ångström", "")),
+    ],
+)
+def test_french_spanish_and_german_column_names_are_recognised(
+    account, tmp_path, header, names
+):
+    row = (
+        "2025550101;Zoë;Ångström"
+        if header.count(";") == 2
+        else "2025550101;Zoë Ångström"
+    )
+    imp = _run(account, tmp_path, f"{header}\n{row}\n".encode())
+    assert imp.status == "done", imp.failure_reason
+    lead = Lead.objects.get()
+    assert (lead.first_name, lead.last_name, lead.fields) == (
+        names[0].partition(" ")[0],
+        names[0].partition(" ")[2] or names[1],
+        {},
+    )

@@ -61,7 +61,6 @@ class CampaignAdmin(admin.ModelAdmin):
         "last_sent_at",
         "done_at",
         "canceled_at",
-        "deleted_leads",
     ]
 
     def _run(self, request, queryset, service_name: str, singular: str, plural: str):

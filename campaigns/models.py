@@ -70,11 +70,12 @@ class Lead(TimeStampedModel):
             ),
         ]
         indexes = [
-            # The Deleted leads count starts from an account's few deleted leads.
+            # The Deleted leads count starts from the account's leads deleted
+            # since a campaign's launch.
             models.Index(
-                fields=["account", "id"],
+                fields=["account", "deleted_at"],
                 condition=Q(deleted_at__isnull=False),
-                name="lead_deleted",
+                name="lead_deleted_at",
             ),
         ]
 
@@ -144,10 +145,6 @@ class Campaign(TimeStampedModel):
     last_sent_at = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
     canceled_at = models.DateTimeField(null=True, blank=True)
-    deleted_leads = models.PositiveIntegerField(
-        default=0,
-        help_text="Leads of the lists already deleted when the campaign launched.",
-    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -11,6 +11,13 @@ from portal.sites import request_account_ids
 # Buckets a message can be in (Deleted leads counts leads, not messages).
 MESSAGE_BUCKETS = [b for b in Bucket if b != Bucket.DELETED_LEADS]
 
+# The Status menu groups each status under the dashboard column that counts
+# it, so "Sent" means one thing everywhere: the column of delivered messages.
+STATUS_CHOICES_BY_BUCKET = [
+    (f"{b.label} column", [(s, Status(s).label) for s in statuses_in(b)])
+    for b in MESSAGE_BUCKETS
+]
+
 
 def _campaigns(request) -> QuerySet:
     # Reached through the foreign key: messaging never imports campaigns.
@@ -29,11 +36,18 @@ class MessageFilterSet(django_filters.FilterSet):
     """The SMS log's filters: status, bucket, campaign, direction, error, dates, number."""
 
     q = django_filters.CharFilter(method="search_number", label="Number")
-    status = django_filters.ChoiceFilter(choices=Status.choices, label="Status")
+    status = django_filters.ChoiceFilter(
+        choices=STATUS_CHOICES_BY_BUCKET,
+        label="Status",
+        help_text="The message's own status, listed under the dashboard column "
+        "that counts it.",
+    )
     bucket = django_filters.ChoiceFilter(
         choices=[(b.value, b.label) for b in MESSAGE_BUCKETS],
         method="filter_bucket",
-        label="Bucket",
+        label="Dashboard column",
+        help_text="The same columns as the Bulk Sequences widget: Sent there means "
+        "delivered.",
     )
     campaign = django_filters.ModelChoiceFilter(queryset=_campaigns)
     direction = django_filters.ChoiceFilter(choices=Message.Direction.choices)

@@ -27,23 +27,34 @@ def request_accounts(request: HttpRequest) -> QuerySet[Account]:
     return account_list_for_user(user=request.user)
 
 
-def request_account_ids(request: HttpRequest, *, role: str | None = None) -> list[int]:
-    """The user's account ids, in that role if given; the memberships are read once per request."""
+def _memberships(request: HttpRequest) -> list[tuple[int, str, str]]:
+    """(account id, role, account time zone) of the request's user, read once per request."""
     if not hasattr(request, "_portal_memberships"):
         request._portal_memberships = (
             list(
-                Membership.objects.filter(user=request.user).values_list(
-                    "account_id", "role"
-                )
+                Membership.objects.filter(user=request.user)
+                .order_by("account__name", "account_id")
+                .values_list("account_id", "role", "account__time_zone")
             )
             if request.user.is_authenticated
             else []
         )
+    return request._portal_memberships
+
+
+def request_account_ids(request: HttpRequest, *, role: str | None = None) -> list[int]:
+    """The user's account ids, in that role if given; the memberships are read once per request."""
     return [
         account_id
-        for account_id, held in request._portal_memberships
+        for account_id, held, _ in _memberships(request)
         if role in (None, held)
     ]
+
+
+def request_time_zone(request: HttpRequest) -> str:
+    """The time zone the portal shows times in: the user's (first) account's."""
+    zones = [zone for _, _, zone in _memberships(request)]
+    return zones[0] if zones else "UTC"
 
 
 class PortalAuthenticationForm(AdminAuthenticationForm):

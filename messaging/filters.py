@@ -2,10 +2,11 @@
 
 import django_filters
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from messaging.models import ErrorCode, Message
 from messaging.statuses import Bucket, Status, statuses_in
+from portal.phones import phone_search_digits
 from portal.sites import request_account_ids
 
 # Buckets a message can be in (Deleted leads counts leads, not messages).
@@ -68,10 +69,10 @@ class MessageFilterSet(django_filters.FilterSet):
         fields: list[str] = []
 
     def search_number(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        digits = "".join(ch for ch in value if ch.isdigit())
-        if not digits:
+        digits = phone_search_digits(value)
+        if digits is None:
             return queryset
-        return queryset.filter(Q(phone__contains=digits))
+        return queryset.filter(phone__contains=digits)
 
     def filter_bucket(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(status__in=statuses_in(value))

@@ -19,6 +19,7 @@ from django.urls import path
 from django.utils.html import format_html
 
 from portal.models import Account, Membership
+from portal.phones import phone_search_digits
 from portal.tenancy import account_list_for_user
 
 
@@ -179,6 +180,18 @@ class TenantAdminMixin(ReadOnlyAdminMixin):
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         kwargs = self._scope_field(db_field, request, kwargs)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class PhoneSearchMixin:
+    """The changelist search finds a number however it is typed ("(202) 555-0021")."""
+
+    phone_field = "phone"
+
+    def get_search_results(self, request: HttpRequest, queryset, search_term: str):
+        digits = phone_search_digits(search_term)
+        if digits is None:
+            return super().get_search_results(request, queryset, search_term)
+        return queryset.filter(**{f"{self.phone_field}__contains": digits}), False
 
 
 def progress_bar(*, done: int, total: int) -> str:

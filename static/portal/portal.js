@@ -28,17 +28,22 @@
   function place(tip, anchor) {
     var view = document.documentElement;
     var box = anchor.getBoundingClientRect();
-    tip.style.maxHeight = view.clientHeight - 2 * MARGIN + "px";
-    tip.style.maxWidth = Math.min(view.clientWidth - 2 * MARGIN, 448) + "px";
+    var below = view.clientHeight - box.bottom - GAP - MARGIN;
+    var above = box.top - GAP - MARGIN;
+    tip.style.maxHeight = "none";
+    tip.style.left = tip.style.top = "0px"; // measure it unwrapped by the edge
     var width = tip.offsetWidth;
     var height = tip.offsetHeight;
-    // Below the anchor, its left edges aligned; above when below has no room.
+    // Below the anchor, left edges aligned; above when only above has room;
+    // taller than both: on the roomier side, scrolling inside.
+    var downwards = height <= below || (height > above && below >= above);
+    if (height > Math.max(below, above)) {
+      tip.style.maxHeight = Math.max(below, above) + "px";
+      height = tip.offsetHeight;
+    }
     var left = Math.min(Math.max(MARGIN, box.left), view.clientWidth - width - MARGIN);
-    var top = box.bottom + GAP;
-    if (top + height > view.clientHeight - MARGIN) top = box.top - GAP - height;
-    if (top < MARGIN) top = Math.max(MARGIN, view.clientHeight - height - MARGIN);
     tip.style.left = Math.max(MARGIN, left) + "px";
-    tip.style.top = top + "px";
+    tip.style.top = (downwards ? box.bottom + GAP : box.top - GAP - height) + "px";
   }
   function hideAll(except) {
     document.querySelectorAll('[role="tooltip"][popover]').forEach(function (tip) {

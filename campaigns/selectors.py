@@ -124,7 +124,7 @@ def campaign_error_counts(*, campaign_ids: Iterable[int]) -> dict[int, list[dict
 
 
 def lead_list_for_bucket(*, campaign: Campaign, bucket: str):
-    """Leads of a campaign whose current message is in the bucket (the drill-down)."""
+    """Leads of a campaign whose current message is in the bucket, or its deleted leads."""
     if bucket == Bucket.DELETED_LEADS:
         return _deleted_leads_of(campaign)
     in_bucket = Message.objects.filter(

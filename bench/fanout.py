@@ -164,7 +164,6 @@ def fan_out(account_id: int, url: str) -> dict:
         "cpu_seconds": cpu,
         "messages": Message.objects.filter(campaign=campaign).count(),
         "queued": queued,
-        "deleted_leads": campaign.deleted_leads,
     }
 
 
@@ -283,7 +282,6 @@ def main() -> None:
         "leads": args.leads,
         "messages": median["messages"],
         "queued": median["queued"],
-        "deleted_leads": median["deleted_leads"],
         "fanout_seconds": round(median["seconds"], 2),
         "fanout_rows_per_s": round(fanout),
         "copy_rows_per_s": round(copy),

@@ -7,7 +7,12 @@ from django.utils.translation import ngettext
 from campaigns.leads import lead_checked_phone
 from campaigns.models import Campaign, Lead, LeadImport, LeadList
 from campaigns.views import IMPORT_ERRORS_SHOWN
-from portal.sites import ReadOnlyAdminMixin, progress_bar, support_site
+from portal.sites import (
+    PhoneSearchMixin,
+    ReadOnlyAdminMixin,
+    progress_bar,
+    support_site,
+)
 
 
 @admin.register(LeadList, site=support_site)
@@ -26,7 +31,7 @@ class LeadSaveMixin:
 
 
 @admin.register(Lead, site=support_site)
-class LeadAdmin(LeadSaveMixin, admin.ModelAdmin):
+class LeadAdmin(PhoneSearchMixin, LeadSaveMixin, admin.ModelAdmin):
     list_display = [
         "phone",
         "first_name",
@@ -61,7 +66,6 @@ class CampaignAdmin(admin.ModelAdmin):
         "last_sent_at",
         "done_at",
         "canceled_at",
-        "deleted_leads",
     ]
 
     def _run(self, request, queryset, service_name: str, singular: str, plural: str):

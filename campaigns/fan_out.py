@@ -283,15 +283,7 @@ def campaign_fan_out(*, campaign_id: int) -> int:
             messages_enqueue(message_ids=queued)
             count += len(queued)
         after = leads[-1][0]
-    deleted = (
-        campaign_target_leads(campaign_id)
-        .filter(deleted_at__isnull=False)
-        .exclude(_has_message(campaign_id))
-        .count()
-    )
-    Campaign.objects.filter(pk=campaign_id).update(
-        fanned_out_at=now, deleted_leads=deleted, updated_at=now
-    )
+    Campaign.objects.filter(pk=campaign_id).update(fanned_out_at=now, updated_at=now)
     return count
 
 

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import ngettext
 
 from portal.models import Job, TimeStampedModel
 
@@ -70,11 +71,12 @@ class Lead(TimeStampedModel):
             ),
         ]
         indexes = [
-            # The Deleted leads count starts from an account's few deleted leads.
+            # The Deleted leads count starts from the account's leads deleted
+            # since a campaign's launch.
             models.Index(
-                fields=["account", "id"],
+                fields=["account", "deleted_at"],
                 condition=Q(deleted_at__isnull=False),
-                name="lead_deleted",
+                name="lead_deleted_at",
             ),
         ]
 
@@ -144,10 +146,6 @@ class Campaign(TimeStampedModel):
     last_sent_at = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
     canceled_at = models.DateTimeField(null=True, blank=True)
-    deleted_leads = models.PositiveIntegerField(
-        default=0,
-        help_text="Leads of the lists already deleted when the campaign launched.",
-    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -207,3 +205,32 @@ class LeadImport(Job):
 
     def __str__(self) -> str:
         return f"Import {self.pk} of {self.filename or 'a file'} ({self.status})"
+
+    @property
+    def rows_updated(self) -> int:
+        """Leads the file changed that the account already had."""
+        return self.rows_imported - self.rows_created
+
+    @property
+    def summary(self) -> str:
+        """What the import did, in words: "Imported 5 leads: 1 new, 4 updated."."""
+        parts = [
+            f"{n} {word}"
+            for n, word in ((self.rows_created, "new"), (self.rows_updated, "updated"))
+            if n
+        ]
+        leads = ngettext("%(n)d lead", "%(n)d leads", self.rows_imported) % {
+            "n": self.rows_imported
+        }
+        done = f"{leads}: {', '.join(parts)}" if parts else "no leads"
+        if self.status == self.Status.FAILED:
+            text = f"Failed after importing {done}."
+        elif self.status == self.Status.DONE:
+            text = f"Imported {done}." if parts else "No leads imported."
+        else:
+            text = f"Imported {done} so far."
+        if self.rows_failed:
+            text += " " + ngettext(
+                "%(n)d row not imported.", "%(n)d rows not imported.", self.rows_failed
+            ) % {"n": self.rows_failed}
+        return text

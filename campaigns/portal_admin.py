@@ -11,6 +11,7 @@ from campaigns import views
 from campaigns.admin import LeadSaveMixin
 from campaigns.models import Campaign, Lead, LeadImport, LeadList
 from portal.sites import (
+    PhoneSearchMixin,
     TenantAdminMixin,
     portal_site,
     progress_bar,
@@ -52,7 +53,7 @@ class CampaignPortalAdmin(PortalModelAdmin):
 
 
 @admin.register(Lead, site=portal_site)
-class LeadPortalAdmin(LeadSaveMixin, PortalModelAdmin):
+class LeadPortalAdmin(PhoneSearchMixin, LeadSaveMixin, PortalModelAdmin):
     list_display = ["phone", "first_name", "last_name", "suppressed_at", "created_at"]
     search_fields = ["phone", "first_name", "last_name"]
 

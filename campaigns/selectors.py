@@ -3,8 +3,19 @@
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.db.models import Count, Exists, F, OuterRef, Subquery, Sum
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce, TruncHour
+from django.utils import timezone
 
 from campaigns.models import Campaign, Lead
 from messaging.models import ErrorCode, Message, MessageCount
@@ -27,7 +38,22 @@ def campaign_bucket_counts(*, campaign_ids: Iterable[int]) -> dict[int, dict[str
     )
     for campaign_id, status, n in rows:
         pairs[campaign_id].append((status, n))
-    deleted = _deleted_leads(campaign_ids)
+    deleted = dict(
+        Campaign.objects.filter(pk__in=campaign_ids)
+        .annotate(
+            n=Coalesce(
+                Subquery(
+                    _deleted_leads_of(None)
+                    .values("account")
+                    .annotate(n=Count("pk"))
+                    .values("n")
+                ),
+                0,
+            )
+        )
+        .values_list("pk", "n")
+        .order_by()
+    )
     counts = {}
     for campaign_id in campaign_ids:
         totals = rollup(pairs[campaign_id])
@@ -36,29 +62,41 @@ def campaign_bucket_counts(*, campaign_ids: Iterable[int]) -> dict[int, dict[str
     return counts
 
 
-def _deleted_leads(campaign_ids: list[int]) -> dict[int, int]:
-    """Leads deleted before the fan-out, plus deleted leads with a current message since.
+def _deleted_leads_of(campaign: Campaign | None) -> QuerySet[Lead]:
+    """The campaign's deleted leads: part of its request at launch, deleted since.
 
-    Read at request time, so it is exact. Per campaign it matches the
-    account's deleted leads (index lead_deleted) against the campaign's
-    current messages (index msg_one_current_per_lead): never a scan of
-    every message or every lead.
+    A lead counts when it was deleted after the launch and has a message in
+    the campaign, or is on its lists and was skipped by the fan-out for being
+    deleted (the seed 002 meaning). A lead deleted before the launch is not
+    counted: the launch check names it. With campaign None, the queryset is
+    a subquery for each campaign of the outer query. The candidates are the
+    account's leads deleted since the launch (index lead_deleted_at), each
+    checked against the unique (campaign, lead, attempt) index.
     """
-    current = Message.objects.filter(
-        campaign=OuterRef(OuterRef("pk")), lead=OuterRef("pk"), superseded=False
+    if campaign is not None and campaign.launched_at is None:
+        return Lead.objects.none()
+    if campaign is None:
+        pk, account = OuterRef(OuterRef("pk")), OuterRef("account")
+        launched, fanned_out = OuterRef("launched_at"), OuterRef("fanned_out_at")
+    else:
+        pk, account = campaign.pk, campaign.account_id
+        launched = campaign.launched_at
+        fanned_out = Value(campaign.fanned_out_at, output_field=DateTimeField())
+    message = Message.objects.filter(campaign=pk, lead=OuterRef("pk"))
+    listed = Lead.lists.through.objects.filter(
+        lead=OuterRef("pk"), leadlist__campaigns=pk
     )
-    since = (
-        Lead.objects.filter(
-            Exists(current), account=OuterRef("account"), deleted_at__isnull=False
-        )
-        .values("account")
-        .annotate(n=Count("pk"))
-        .values("n")
+    # Until the fan-out ends, a deleted lead of the lists is one it will skip.
+    skipped_by_fan_out = Q(
+        Exists(listed),
+        deleted_at__lte=Coalesce(
+            fanned_out, Value(timezone.now(), output_field=DateTimeField())
+        ),
     )
-    return dict(
-        Campaign.objects.filter(pk__in=campaign_ids)
-        .values_list("pk", F("deleted_leads") + Coalesce(Subquery(since), 0))
-        .order_by()
+    return Lead.objects.filter(
+        Q(Exists(message)) | skipped_by_fan_out,
+        account=account,
+        deleted_at__gte=launched,
     )
 
 
@@ -86,11 +124,9 @@ def campaign_error_counts(*, campaign_ids: Iterable[int]) -> dict[int, list[dict
 
 
 def lead_list_for_bucket(*, campaign: Campaign, bucket: str):
-    """Leads of a campaign whose current message is in the bucket (the drill-down)."""
+    """Leads of a campaign whose current message is in the bucket, or its deleted leads."""
     if bucket == Bucket.DELETED_LEADS:
-        return Lead.objects.filter(
-            lists__campaigns=campaign, deleted_at__isnull=False
-        ).distinct()
+        return _deleted_leads_of(campaign)
     in_bucket = Message.objects.filter(
         campaign=campaign,
         superseded=False,

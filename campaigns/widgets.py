@@ -1,5 +1,6 @@
 """The Bulk Sequences dashboard widget: campaigns with their state and bucket counts."""
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -10,11 +11,12 @@ from campaigns.selectors import (
     campaign_list_for_accounts,
     errors_by_title,
 )
-from messaging.statuses import BUCKET_MEANING, Bucket
+from messaging.statuses import BUCKET_MEANING, Bucket, Status, statuses_in
 from portal.dashboard import Widget, widget_register
 from portal.models import Account
 
 WIDGET_CAMPAIGNS = 10  # rows on the dashboard; "All campaigns" links to the rest
+WIDGET_REFRESH_SECONDS = 5  # while a listed campaign runs, as the campaign page does
 
 # The widget's columns, in aNinja's order.
 WIDGET_BUCKETS = [
@@ -23,11 +25,44 @@ WIDGET_BUCKETS = [
     Bucket.SENT,
     Bucket.ERROR,
     Bucket.UNKNOWN,
+    Bucket.CANCELED,
     Bucket.DELETED_LEADS,
 ]
 
 # Progress: the share of messages no longer waiting (queued or in the outbox).
 SETTLED_BUCKETS = [Bucket.SENT, Bucket.ERROR, Bucket.UNKNOWN, Bucket.CANCELED]
+
+
+STATE_MEANING = {
+    Campaign.State.DRAFT: "Not launched yet: check and launch it from its page.",
+    Campaign.State.PROCESSING: "The system is preparing your bulk text for delivery.",
+    Campaign.State.IN_PROGRESS: "The bulk text is on the way and reaches the "
+    "recipients gradually. It stays in progress while carriers' receipts come in.",
+    Campaign.State.DONE: "Every message has its final status, or {close} hours "
+    "have passed since the last one was sent (some carriers never answer). Its "
+    "result says All delivered, Partially received or All failed.",
+    Campaign.State.CANCELED: "You canceled it. Messages not yet sent are counted "
+    "under Canceled; what was already sent keeps its status.",
+}
+
+
+def bulk_sequences_help() -> dict:
+    """What the dashboard's "?" says about campaign states and the widget's columns."""
+    close = f"{settings.PORTAL_CLOSE_WINDOW_HOURS:g}"
+    return {
+        "states": [
+            {"label": state.label, "meaning": STATE_MEANING[state].format(close=close)}
+            for state in Campaign.State
+        ],
+        "buckets": [
+            {
+                "label": bucket.label,
+                "meaning": BUCKET_MEANING[bucket],
+                "statuses": [Status(s).label for s in statuses_in(bucket)],
+            }
+            for bucket in WIDGET_BUCKETS
+        ],
+    }
 
 
 def campaign_rows(*, campaigns: list[Campaign]) -> list[dict]:
@@ -67,9 +102,12 @@ def bulk_sequences_context(request: HttpRequest, accounts: QuerySet[Account]) ->
     campaigns = list(
         campaign_list_for_accounts(account_ids=accounts)[: WIDGET_CAMPAIGNS + 1]
     )
+    shown = campaigns[:WIDGET_CAMPAIGNS]
+    running = any(c.is_running() for c in shown)
     return {
-        "rows": campaign_rows(campaigns=campaigns[:WIDGET_CAMPAIGNS]),
+        "rows": campaign_rows(campaigns=shown),
         "more": len(campaigns) > WIDGET_CAMPAIGNS,
+        "refresh": WIDGET_REFRESH_SECONDS if running else None,
         "bucket_headers": [
             {"label": b.label, "meaning": BUCKET_MEANING[b]} for b in WIDGET_BUCKETS
         ],
@@ -84,5 +122,6 @@ def register() -> None:
             template="campaigns/widgets/bulk_sequences.html",
             order=10,
             context=bulk_sequences_context,
+            help_template="campaigns/widgets/bulk_sequences_help.html",
         )
     )

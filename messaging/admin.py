@@ -24,7 +24,7 @@ from messaging.senders import (
     sender_credentials_set,
     sender_webhook_url,
 )
-from portal.sites import ReadOnlyAdminMixin, support_site
+from portal.sites import PhoneSearchMixin, ReadOnlyAdminMixin, support_site
 
 
 class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
@@ -77,7 +77,7 @@ class MessageEventInline(admin.TabularInline):
 
 
 @admin.register(Message, site=support_site)
-class MessageAdmin(ReadOnlyAdmin):
+class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
     list_display = [
         "created_at",
         "direction",
@@ -195,7 +195,7 @@ class SenderAdmin(admin.ModelAdmin):
 
 
 @admin.register(OptOut, site=support_site)
-class OptOutAdmin(ReadOnlyAdmin):
+class OptOutAdmin(PhoneSearchMixin, ReadOnlyAdmin):
     list_display = ["phone", "account", "source", "detail", "created_at"]
     list_filter = ["source", "created_at"]
     search_fields = ["phone"]
@@ -225,7 +225,7 @@ class OptOutAdmin(ReadOnlyAdmin):
 
 
 @admin.register(OptOutEvent, site=support_site)
-class OptOutEventAdmin(ReadOnlyAdmin):
+class OptOutEventAdmin(PhoneSearchMixin, ReadOnlyAdmin):
     list_display = [
         "created_at",
         "phone",

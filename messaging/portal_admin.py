@@ -10,7 +10,7 @@ from messaging.export_jobs import ExportNotReady, message_export_file_response
 from messaging.exports import message_export_response
 from messaging.filters import MessageFilterSet
 from messaging.models import Message, MessageExport
-from messaging.statuses import STATUS_MEANING
+from messaging.statuses import STATUS_MEANING, bucket_of
 from portal.sites import TenantAdminMixin, portal_site, progress_bar
 
 LOG_PAGE = 50
@@ -65,7 +65,11 @@ class SmsLogAdmin(TenantAdminMixin, admin.ModelAdmin):
             "title": "SMS log",
             "filterset": filterset,
             "rows": [
-                {"message": m, "meaning": STATUS_MEANING[m.status]}
+                {
+                    "message": m,
+                    "meaning": STATUS_MEANING[m.status],
+                    "bucket": bucket_of(m.status),
+                }
                 for m in rows[:LOG_PAGE]
             ],
             "page_number": number,

@@ -12,7 +12,9 @@ from django.db import models
 class Status(models.TextChoices):
     QUEUED = "queued", "Queued"
     SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
+    # Not just "Sent": on every screen "Sent" is the dashboard column of
+    # delivered messages (aNinja's word), so this status names where it is.
+    SENT = "sent", "Sent to carrier"
     UNKNOWN = "unknown", "Delivery unknown"
     DELIVERED = "delivered", "Delivered"
     UNDELIVERED = "undelivered", "Undelivered"
@@ -74,15 +76,17 @@ BUCKET: dict[str, Bucket] = {
 
 BUCKET_MEANING: dict[Bucket, str] = {
     Bucket.IN_QUEUE: "Waiting to be sent.",
-    Bucket.OUTBOX: "Sent, awaiting response from destination carrier.",
+    Bucket.OUTBOX: "Handed to the carrier, awaiting response from the "
+    "destination carrier.",
     Bucket.SENT: "Delivered: the carrier confirmed the phone received it.",
     Bucket.ERROR: "Not delivered. Each error says why and what to do.",
-    Bucket.UNKNOWN: "Sent, but the carrier never confirmed delivery after the wait. "
-    "Most such messages did arrive.",
+    Bucket.UNKNOWN: "Handed to the carrier, but it never confirmed delivery "
+    "after the wait. Most such messages did arrive.",
     Bucket.CANCELED: "Not sent because the campaign was canceled.",
     Bucket.RECEIVED: "Texts people sent to you.",
-    Bucket.DELETED_LEADS: "Leads that were part of the campaign but have been "
-    "deleted since it was requested.",
+    Bucket.DELETED_LEADS: "Leads that were part of the campaign when it was "
+    "launched and have been deleted since. Leads deleted before the launch "
+    "are not counted. Their messages stay in the other columns.",
 }
 
 STATUS_MEANING: dict[Status, str] = {
@@ -90,7 +94,8 @@ STATUS_MEANING: dict[Status, str] = {
     Status.SENDING: "Being handed to the provider right now.",
     Status.SENT: "Accepted by the provider and passed towards the carrier; "
     "no delivery receipt yet.",
-    Status.UNKNOWN: "Sent, but no delivery receipt arrived within the wait. "
+    Status.UNKNOWN: "Handed to the carrier, but no delivery receipt arrived "
+    "within the wait. "
     "A late receipt can still settle it.",
     Status.DELIVERED: "The carrier confirmed the phone received it.",
     Status.UNDELIVERED: "The carrier reported that it could not deliver it.",

@@ -14,7 +14,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import ngettext
 
 from portal.api_auth import api_token_create, api_token_revoke
-from portal.models import Account, ApiToken, CreditEntry, Membership
+from portal.models import Account, ApiToken, CreditEntry, Membership, time_zone_names
 from portal.sites import (
     TenantAdminMixin,
     portal_site,
@@ -33,11 +33,28 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Account, site=support_site)
 class AccountAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "credit_balance", "default_country", "created_at"]
+    list_display = [
+        "name",
+        "slug",
+        "credit_balance",
+        "default_country",
+        "time_zone",
+        "created_at",
+    ]
     search_fields = ["name", "slug"]
     readonly_fields = ["credit_balance"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "time_zone":  # a menu of the zones, not free text
+            return forms.ChoiceField(
+                choices=[(name, name) for name in time_zone_names()],
+                initial=db_field.default,
+                label="Time zone",
+                help_text=db_field.help_text,
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
 class CreditAdjustmentForm(forms.ModelForm):

@@ -28,6 +28,9 @@ class Widget:
     context: ContextFunction
     # Optional permission check; None means every portal user may see it.
     permission: Callable[[HttpRequest], bool] | None = None
+    # What its states, columns and numbers mean: shown under the dashboard's "?".
+    # Its context may also say "refresh": N to reload the widget every N seconds.
+    help_template: str = ""
 
 
 _REGISTRY: dict[str, Widget] = {}
@@ -76,6 +79,7 @@ def dashboard_context(*, request: HttpRequest, accounts: QuerySet[Account]) -> d
         shown.append({"widget": widget, **widget.context(request, accounts)})
     return {
         "widgets": shown,
+        "widget_help": [w for w in widgets if w.help_template],
         "widget_choices": [
             {"id": w.id, "title": w.title, "on": w.id not in hidden} for w in widgets
         ],

@@ -1,6 +1,9 @@
 """Tenancy: accounts, the staff who belong to them, and the account's credit."""
 
+import zoneinfo
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
@@ -14,6 +17,16 @@ class TimeStampedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+def time_zone_names() -> list[str]:
+    """Every IANA time zone name this machine knows, sorted."""
+    return sorted(zoneinfo.available_timezones())
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError("%(value)s is not a time zone.", params={"value": value})
 
 
 class Job(TimeStampedModel):
@@ -48,6 +61,13 @@ class Account(TimeStampedModel):
     slug = models.SlugField(max_length=60, unique=True)
     # Numbers written without a country code ("555 123 4567") are read in this region.
     default_country = models.CharField(max_length=2, default="US")
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="The portal shows this account's times in this zone, "
+        "e.g. America/New_York.",
+    )
     # Credit is counted in SMS segments: what providers bill for.
     credit_balance = models.BigIntegerField(default=0)
     validity_hours = models.PositiveSmallIntegerField(

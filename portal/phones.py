@@ -1,5 +1,6 @@
 """Phone numbers: read what people type, store E.164 (API, imports and opt-outs)."""
 
+import re
 from dataclasses import dataclass
 
 import phonenumbers
@@ -38,3 +39,24 @@ def phone_is_valid(e164: str) -> bool:
         return phonenumbers.is_valid_number(phonenumbers.parse(e164))
     except phonenumbers.NumberParseException:
         return False
+
+
+# What people type for a number: digits, spaces and ( ) + - . /
+PHONE_TYPED = re.compile(r"^[\d\s()+\-./]+$")
+SEARCH_MIN_DIGITS = 3  # fewer would match most numbers
+
+
+def phone_search_digits(term: str) -> str | None:
+    """The digits to look for in stored E.164 numbers, if the term is a typed number.
+
+    "(202) 555-0021", "202-555-0021", "+1 202 555 0021" and "555-0021" all
+    become a run of digits that the stored "+12025550021" contains. A leading
+    0 or 00 (a trunk or international prefix) is dropped, as E.164 has neither.
+    """
+    text = (term or "").strip()
+    if not PHONE_TYPED.match(text):
+        return None
+    digits = re.sub(r"\D", "", text)
+    if len(digits.lstrip("0")) >= 7:
+        digits = digits.lstrip("0")
+    return digits if len(digits) >= SEARCH_MIN_DIGITS else None

@@ -19,6 +19,7 @@ from django.utils.html import format_html
 
 from portal.logins import LoginForm
 from portal.models import Account, Membership
+from portal.phones import phone_search_digits
 from portal.tenancy import account_list_for_user
 
 
@@ -27,23 +28,34 @@ def request_accounts(request: HttpRequest) -> QuerySet[Account]:
     return account_list_for_user(user=request.user)
 
 
-def request_account_ids(request: HttpRequest, *, role: str | None = None) -> list[int]:
-    """The user's account ids, in that role if given; the memberships are read once per request."""
+def _memberships(request: HttpRequest) -> list[tuple[int, str, str]]:
+    """(account id, role, account time zone) of the request's user, read once per request."""
     if not hasattr(request, "_portal_memberships"):
         request._portal_memberships = (
             list(
-                Membership.objects.filter(user=request.user).values_list(
-                    "account_id", "role"
-                )
+                Membership.objects.filter(user=request.user)
+                .order_by("account__name", "account_id")
+                .values_list("account_id", "role", "account__time_zone")
             )
             if request.user.is_authenticated
             else []
         )
+    return request._portal_memberships
+
+
+def request_account_ids(request: HttpRequest, *, role: str | None = None) -> list[int]:
+    """The user's account ids, in that role if given; the memberships are read once per request."""
     return [
         account_id
-        for account_id, held in request._portal_memberships
+        for account_id, held, _ in _memberships(request)
         if role in (None, held)
     ]
+
+
+def request_time_zone(request: HttpRequest) -> str:
+    """The time zone the portal shows times in: the user's (first) account's."""
+    zones = [zone for _, _, zone in _memberships(request)]
+    return zones[0] if zones else "UTC"
 
 
 class PortalAuthenticationForm(LoginForm):
@@ -169,6 +181,18 @@ class TenantAdminMixin(ReadOnlyAdminMixin):
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         kwargs = self._scope_field(db_field, request, kwargs)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class PhoneSearchMixin:
+    """The changelist search finds a number however it is typed ("(202) 555-0021")."""
+
+    phone_field = "phone"
+
+    def get_search_results(self, request: HttpRequest, queryset, search_term: str):
+        digits = phone_search_digits(search_term)
+        if digits is None:
+            return super().get_search_results(request, queryset, search_term)
+        return queryset.filter(**{f"{self.phone_field}__contains": digits}), False
 
 
 def progress_bar(*, done: int, total: int) -> str:

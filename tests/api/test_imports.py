@@ -123,7 +123,7 @@ def test_import_api_and_command(api, account, tmp_path):
         stdout=out,
         stderr=io.StringIO(),
     )
-    assert "Imported 1 of 1 rows" in out.getvalue()
+    assert "Imported 1 lead: 1 new." in out.getvalue()
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))

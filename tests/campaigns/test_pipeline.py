@@ -97,7 +97,7 @@ def test_launch_sends_every_lead_once_and_explains_every_failure(
     }
     assert Message.objects.get(phone="+15005550000").body.startswith("Hi ")
     counts = campaign_bucket_counts(campaign_ids=[campaign.pk])[campaign.pk]
-    assert counts["deleted_leads"] == 1
+    assert counts["deleted_leads"] == 0  # deleted before the launch: not counted
     assert sum(v for k, v in counts.items() if k != "deleted_leads") == 9
     # charged only for what the carriers took: 21211 and 21610 are refunded
     campaign.account.refresh_from_db()

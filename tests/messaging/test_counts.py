@@ -13,8 +13,12 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from campaigns.leads import lead_delete
-from campaigns.models import Campaign
-from campaigns.selectors import campaign_bucket_counts, campaign_error_counts
+from campaigns.models import Campaign, Lead
+from campaigns.selectors import (
+    campaign_bucket_counts,
+    campaign_error_counts,
+    lead_list_for_bucket,
+)
 from campaigns.services import (
     campaign_cancel,
     campaign_launch,
@@ -27,7 +31,7 @@ from messaging.inbound import inbound_receive
 from messaging.models import Message, MessageCount, MessageEvent
 from messaging.providers.base import Inbound
 from messaging.services import StatusUpdate, messages_apply_statuses
-from messaging.statuses import Status, rollup
+from messaging.statuses import Bucket, Status, rollup
 from messaging.sweeps import messages_expire, messages_mark_unknown
 from messaging.widgets import recent_errors_context
 from portal.models import Account
@@ -172,21 +176,51 @@ def test_squash_keeps_totals_and_leaves_one_row_per_key(campaign):
     assert message_counts_squash() == 0
 
 
-def test_deleted_leads_count_before_and_after_the_fan_out_once_each(campaign):
-    # given one lead deleted before the fan-out, and messages to three leads,
-    # one of them resent (its first attempt superseded)
-    Campaign.objects.filter(pk=campaign.pk).update(deleted_leads=1)
-    first, second, _ = factories.MessageFactory.create_batch(3, campaign=campaign)
+def test_deleted_leads_are_the_request_deleted_after_the_launch(campaign):
+    # given a campaign to a list, launched an hour ago and fanned out since
+    launched = timezone.now() - timedelta(hours=1)
+    leads = factories.LeadListFactory(account=campaign.account)
+    campaign.lists.add(leads)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        launched_at=launched, fanned_out_at=launched + timedelta(minutes=1)
+    )
+    before = factories.LeadFactory(account=campaign.account)  # deleted before launch
+    before.lists.add(leads)
+    Lead.objects.filter(pk=before.pk).update(deleted_at=launched - timedelta(minutes=5))
+    # messages to three leads, one of them resent (its first attempt superseded)
+    first, second, kept = factories.MessageFactory.create_batch(3, campaign=campaign)
     Message.objects.filter(pk=first.pk).update(superseded=True)
     factories.MessageFactory(campaign=campaign, lead=first.lead, attempt=2)
-    elsewhere = factories.MessageFactory()  # another account's campaign
-    # when two of the campaign's leads and the other account's lead are deleted
-    for lead in (first.lead, second.lead, elsewhere.lead):
+    # a lead of the list the fan-out skipped: deleted after launch, before its end
+    skipped = factories.LeadFactory(account=campaign.account)
+    skipped.lists.add(leads)
+    Lead.objects.filter(pk=skipped.pk).update(
+        deleted_at=launched + timedelta(seconds=30)
+    )
+    # a lead added to the list after the fan-out, then deleted: never requested
+    later = factories.LeadFactory(account=campaign.account)
+    later.lists.add(leads)
+    elsewhere = factories.MessageFactory(
+        campaign__state="in_progress", campaign__launched_at=launched
+    )  # another account's campaign
+    # when two leads with messages, the late one and the other account's are deleted
+    for lead in (first.lead, second.lead, later, elsewhere.lead):
         lead_delete(lead=lead)
-    # then each deleted lead counts once, in its own campaign only
+    # then each lead of the request deleted since the launch counts once, in its
+    # own campaign only; the drill-down lists the same leads
     counts = campaign_bucket_counts(campaign_ids=[campaign.pk, elsewhere.campaign_id])
     assert counts[campaign.pk]["deleted_leads"] == 3
     assert counts[elsewhere.campaign_id]["deleted_leads"] == 1
+    campaign.refresh_from_db()
+    listed = lead_list_for_bucket(campaign=campaign, bucket=Bucket.DELETED_LEADS)
+    assert set(listed) == {first.lead, second.lead, skipped}
+    # and a draft counts none
+    draft = factories.CampaignFactory(account=campaign.account)
+    draft.lists.add(leads)
+    assert (
+        campaign_bucket_counts(campaign_ids=[draft.pk])[draft.pk]["deleted_leads"] == 0
+    )
+    assert not lead_list_for_bucket(campaign=draft, bucket=Bucket.DELETED_LEADS)
 
 
 def test_recent_errors_count_this_weeks_messages_by_day(account, campaign):

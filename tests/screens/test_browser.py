@@ -6,8 +6,14 @@ from pathlib import Path
 import pytest
 
 from django.conf import settings
+from django.utils import timezone
 
+from campaigns.models import Campaign
 from campaigns.selectors import campaign_bucket_counts
+from campaigns.widgets import WIDGET_BUCKETS
+from messaging.models import ErrorCode
+from messaging.services import StatusUpdate, messages_apply_statuses
+from messaging.statuses import Status
 from tests import factories
 from tests.conftest import need
 from tests.screens.conftest import campaign_with_messages
@@ -92,7 +98,7 @@ def test_dashboard_widget_tooltips_drill_down_and_history(page, live_server, dat
     # the counts on screen are the database's
     expected = campaign_bucket_counts(campaign_ids=[campaign.pk])[campaign.pk]
     row = page.locator(f'tr[data-campaign="{campaign.pk}"]')
-    for bucket in ["in_queue", "outbox", "sent", "error", "unknown", "deleted_leads"]:
+    for bucket in WIDGET_BUCKETS:
         text = row.locator(f'a[data-bucket="{bucket}"]').inner_text()
         assert text.split(":")[-1].strip() == str(expected[bucket])
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
@@ -127,15 +133,176 @@ def test_dashboard_widget_tooltips_drill_down_and_history(page, live_server, dat
     page.wait_for_url("**/campaigns/lead/*/change/")
     assert "Interaction history" in page.content()
 
-    # open the info bubble (native popover) and read the error's resolution
+    # the info bubble sits by the error under the text; it opens on hover,
+    # next to the bubble (not in the middle of the screen), and on focus
     bubble = page.locator("button.info-bubble").first
-    bubble.click()
-    popover = page.locator("[popover]").first
+    popover = page.locator(f"#{bubble.get_attribute('aria-describedby')}")
+    body_box = page.locator(".timeline-item .body").first.bounding_box()
+    bubble_box = bubble.bounding_box()
+    assert bubble_box["y"] >= body_box["y"] + body_box["height"] - 1
+    bubble.hover()
     popover.wait_for(state="visible")
     assert data["error"].resolution[:40] in popover.inner_text()
+    tip_box = popover.bounding_box()
+    assert abs(tip_box["y"] - (bubble_box["y"] + bubble_box["height"])) < 20
+    assert abs(tip_box["x"] - bubble_box["x"]) < 20
+    _assert_inside_viewport(page, tip_box)
     page.screenshot(path=str(ARTIFACTS / "lead-history.png"), full_page=True)
     page.keyboard.press("Escape")
     popover.wait_for(state="hidden")
+    page.mouse.move(0, 0)
+    bubble.focus()
+    popover.wait_for(state="visible")
+    page.keyboard.press("Escape")
+    popover.wait_for(state="hidden")
+
+
+def _assert_inside_viewport(page, box) -> None:
+    width, height = page.evaluate(
+        "[document.documentElement.clientWidth, document.documentElement.clientHeight]"
+    )
+    assert box is not None
+    assert box["x"] >= 0 and box["y"] >= 0, box
+    assert box["x"] + box["width"] <= width, (box, width)
+    assert box["y"] + box["height"] <= height, (box, height)
+
+
+@pytest.fixture
+def ten_campaigns(data):
+    """A full widget (10 rows), each with four kinds of error for a tall tooltip."""
+    account, sender = data["campaign"].account, data["campaign"].sender
+    errors = [data["error"]] + [
+        ErrorCode.objects.create(
+            provider="twilio",
+            code=f"9990{n}",
+            title=f"Carrier problem number {n}",
+            meaning="The destination carrier refused the message for a reason "
+            "of its own; the words here are long so the tooltip is tall. " * 2,
+            resolution="Try again later.",
+            category=ErrorCode.Category.UNKNOWN,
+            temporary=True,
+            billable=True,
+            number_advice=ErrorCode.NumberAdvice.KEEP,
+            status=Status.UNDELIVERED,
+        )
+        for n in range(1, 4)
+    ]
+    campaigns = [data["campaign"]] + [
+        campaign_with_messages(account=account, sender=sender, error=errors[0])
+        for _ in range(9)
+    ]
+    for campaign in campaigns:
+        for error in errors[1:]:
+            factories.MessageFactory(
+                campaign=campaign, status=Status.UNDELIVERED, error=error
+            )
+    return campaigns
+
+
+@pytest.mark.parametrize("viewport", [(1400, 900), (700, 500)])
+def test_every_tooltip_of_every_row_shows_in_full(
+    page, live_server, data, ten_campaigns, viewport
+):
+    # given a full widget on a screen wide, or small enough that the table and
+    # the page both scroll
+    width, height = viewport
+    page.set_viewport_size({"width": width, "height": height})
+    _login(page, live_server, data["user"])
+    rows = page.locator("#widget-bulk_sequences tbody tr")
+    assert rows.count() == 10
+    last = rows.nth(9)
+    # the last row at the bottom edge of the window, its table scrolled right
+    page.evaluate("document.querySelector('.table-scroll').scrollLeft = 10000")
+    last.scroll_into_view_if_needed()
+    page.evaluate(
+        "r => window.scrollBy(0, r.getBoundingClientRect().bottom - innerHeight)",
+        last.element_handle(),
+    )
+    cases = [(9, b) for b in reversed(WIDGET_BUCKETS)]
+    cases += [(i, b) for i in range(10) for b in WIDGET_BUCKETS]
+    for index, bucket in cases:
+        link = rows.nth(index).locator(f'a[data-bucket="{bucket}"]')
+        # when its count is hovered
+        link.hover()
+        tip = page.locator(f"#{link.get_attribute('aria-describedby')}")
+        tip.wait_for(state="visible")
+        # then the whole tooltip is inside the window, beside its count
+        box = tip.bounding_box()
+        _assert_inside_viewport(page, box)
+        anchor = link.bounding_box()
+        overlap_x = box["x"] < anchor["x"] + anchor["width"] and anchor["x"] < (
+            box["x"] + box["width"]
+        )
+        overlap_y = box["y"] < anchor["y"] + anchor["height"] and anchor["y"] < (
+            box["y"] + box["height"]
+        )
+        assert not (overlap_x and overlap_y), (bucket, box, anchor)
+        if bucket == "error":
+            text = tip.inner_text()
+            assert all(f"Carrier problem number {n}" in text for n in (1, 2, 3))
+        if (index, bucket) == (9, "error") and width > 1000:
+            page.screenshot(path=str(ARTIFACTS / "dashboard-tooltip.png"))
+    page.keyboard.press("Escape")
+    assert page.locator('[role="tooltip"]:popover-open').count() == 0
+
+
+def test_dashboard_follows_a_running_campaign_to_its_end_without_reload(
+    page, live_server, data
+):
+    from campaigns.services import campaigns_close
+
+    # given a campaign whose three messages are with the carrier
+    campaign = data["campaign"]
+    Campaign.objects.filter(pk=campaign.pk).update(
+        state=Campaign.State.DONE, done_at=timezone.now()
+    )
+    running = campaign_with_messages(
+        account=campaign.account,
+        sender=campaign.sender,
+        error=data["error"],
+        statuses=[Status.SENT] * 3,
+        fanned_out_at=timezone.now(),
+    )
+    _login(page, live_server, data["user"])
+    row = page.locator(f'tr[data-campaign="{running.pk}"]')
+    assert row.locator('a[data-bucket="outbox"]').inner_text().endswith("3")
+    page.get_by_text("Updates itself every few seconds").wait_for()
+    page.evaluate("window.notReloaded = true")
+
+    # when the receipts arrive and the close sweep runs
+    messages_apply_statuses(
+        updates=[
+            (pk, StatusUpdate(status=Status.DELIVERED))
+            for pk in running.messages.values_list("pk", flat=True)
+        ]
+    )
+    page.wait_for_function(
+        "id => document.querySelector(`tr[data-campaign='${id}'] a[data-bucket='sent']`)"
+        ".innerText.endsWith('3')",
+        arg=running.pk,
+    )
+    assert campaigns_close() == 1
+
+    # then the widget shows it done, stops refreshing, and the page never reloaded
+    row.get_by_text("Done: All delivered").wait_for()
+    assert row.locator('a[data-bucket="outbox"]').inner_text().endswith("0")
+    page.get_by_text("Updates itself every few seconds").wait_for(state="detached")
+    assert page.locator("#widget-bulk_sequences[data-refresh]").count() == 0
+    assert page.evaluate("window.notReloaded") is True
+
+
+def test_dashboard_help_opens_next_to_its_question_mark(page, live_server, data):
+    _login(page, live_server, data["user"])
+    button = page.get_by_role("button", name="Help: what the dashboard shows")
+    button.click()
+    panel = page.locator("#dashboard-help")
+    panel.wait_for(state="visible")
+    assert "Deleted leads" in panel.inner_text()
+    box, anchor = panel.bounding_box(), button.bounding_box()
+    assert abs(box["y"] - (anchor["y"] + anchor["height"])) < 20
+    page.screenshot(path=str(ARTIFACTS / "dashboard-help.png"))
+    page.keyboard.press("Escape")
+    panel.wait_for(state="hidden")
 
 
 def test_gear_menu_turns_the_widget_off_and_on(page, live_server, data):
@@ -171,12 +338,12 @@ def test_campaign_page_and_sms_log_render(page, live_server, data):
     page.goto(f"{live_server.url}/campaigns/campaign/{data['campaign'].pk}/change/")
     page.wait_for_selector("svg.stacked-bar")
     page.screenshot(path=str(ARTIFACTS / "campaign.png"), full_page=True)
-    page.goto(f"{live_server.url}/messaging/message/?bucket=error")
-    help_icon = page.locator("button.help-icon").first
+    page.goto(f"{live_server.url}/messaging/message/")
+    help_icon = page.locator("tbody button.help-icon").last
     help_icon.focus()
-    page.locator(f"#{help_icon.get_attribute('aria-describedby')}").wait_for(
-        state="visible"
-    )
+    tip = page.locator(f"#{help_icon.get_attribute('aria-describedby')}")
+    tip.wait_for(state="visible")
+    _assert_inside_viewport(page, tip.bounding_box())
     page.screenshot(path=str(ARTIFACTS / "sms-log.png"), full_page=True)
 
 

@@ -43,6 +43,7 @@ def test_dashboard_shows_bucket_counts_with_tooltips(
         "sent": 2,
         "error": 1,
         "unknown": 1,
+        "canceled": 0,
         "deleted_leads": 0,
     }
 
@@ -141,7 +142,7 @@ def test_lead_history_shows_messages_errors_and_opt_outs(
     html = response.content.decode()
     assert response.status_code == 200
     assert f'popovertarget="error-{message.pk}"' in html
-    assert f'<div popover id="error-{message.pk}"' in html
+    assert f'role="tooltip" id="error-{message.pk}"' in html
     assert error_code.resolution in html
     assert "Opted out" in html and "From the lead" in html
     assert "This person opted out" in html

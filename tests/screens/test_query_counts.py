@@ -5,6 +5,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from campaigns.leads import lead_delete
 from messaging.models import OptOutEvent
 from messaging.statuses import Status
 from tests import factories
@@ -21,6 +22,7 @@ BUDGET = {
     "campaign_list": 5,
     "lead_list": 5,
     "campaign_page": 10,
+    "deleted_leads": 6,
 }
 
 
@@ -37,6 +39,8 @@ def many(account, sender, error_code):
                 campaign=campaign, status=Status.UNDELIVERED, error=error_code
             )
         lead = campaign.messages.filter(status=Status.UNDELIVERED).first().lead
+        for _ in range(n):  # n leads deleted after the launch: n Deleted leads
+            lead_delete(lead=factories.MessageFactory(campaign=campaign).lead)
         for i in range(n):  # n messages and n opt-out events in one lead's history
             other = factories.CampaignFactory(account=account, sender=sender)
             factories.MessageFactory(
@@ -71,6 +75,9 @@ def _urls(campaign, lead) -> dict[str, str]:
         "lead_list": reverse("portal:campaigns_lead_changelist"),
         "campaign_page": reverse(
             "portal:campaigns_campaign_change", args=[campaign.pk]
+        ),
+        "deleted_leads": reverse(
+            "portal:campaigns_campaign_bucket", args=[campaign.pk, "deleted_leads"]
         ),
     }
 

@@ -35,10 +35,7 @@ class Command(BaseCommand):
         if imp.status == imp.Status.FAILED:
             raise CommandError(imp.failure_reason)
         self.stderr.write("")
-        self.stdout.write(
-            f"Imported {imp.rows_imported} of {imp.rows_total} rows "
-            f"({imp.rows_created} new leads, {imp.rows_failed} rows with errors)."
-        )
+        self.stdout.write(imp.summary)
         for error in imp.errors[:50]:
             self.stdout.write(
                 f"  row {error['row']}: {error['value']!r}: {error['reason']}"

@@ -139,6 +139,7 @@ class OptOutOutputSerializer(serializers.Serializer):
     source = serializers.CharField()
     detail = serializers.CharField()
     created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
 
 
 class OptOutCreateInputSerializer(serializers.Serializer):

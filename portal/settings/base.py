@@ -187,18 +187,24 @@ SIMULATOR_SEND_LOG = env(
     "SIMULATOR_SEND_LOG", default=str(VAR_DIR / "simulator-sends.log")
 )
 
+# Requests per API token (DRF's "N/second|minute|hour|day"); over it, 429 with
+# Retry-After. Counted in the default cache: per process unless CACHES is shared.
+API_THROTTLE_RATE = env("API_THROTTLE_RATE", default="1200/min")
+# The change feeds (?updated_after=) hold back rows changed this recently, so a
+# transaction that commits late cannot slip behind a poller's cursor (API docs).
+API_FEED_SAFETY_SECONDS = env.float("API_FEED_SAFETY_SECONDS", default=5.0)
 REST_FRAMEWORK = {
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "portal.api.SearchFilter",
+    ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "portal.api_auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["portal.api_auth.HasAccount"],
     "DEFAULT_PAGINATION_CLASS": "portal.api.PageNumberPagination",
-    "DEFAULT_THROTTLE_CLASSES": ["portal.api.TokenRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {
-        "token": env("API_THROTTLE_RATE", default="1200/min"),
-    },
+    "DEFAULT_THROTTLE_CLASSES": ["portal.api_throttle.TokenRateThrottle"],
     # Bodies are JSON; only the lead import takes a multipart upload (its own parsers).
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "portal.api_schema.PortalAutoSchema",

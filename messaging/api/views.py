@@ -109,7 +109,8 @@ def export_start(
 
 
 class MessageListCreateApi(AccountScopedMixin, generics.ListAPIView):
-    """Messages, newest first; poll with updated_after to follow a campaign.
+    """Messages, newest first: the current attempt of each (attempts=all for history).
+    With updated_after, a change feed: oldest change first, resumed with its cursor.
 
     POST sends one message to a number or a lead from one of the account's
     senders. Send it with an Idempotency-Key header: a retry with the same key

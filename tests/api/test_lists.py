@@ -67,6 +67,12 @@ def test_lists_show_the_current_attempt_like_the_dashboard_and_export(
     assert _ids(api.get(url, {**query, "superseded": "true"})) == [
         resent["superseded"].pk
     ]
+    (retry,) = [
+        m
+        for m in api.get(url, query).json()["results"]
+        if m["id"] == resent["current"][1].pk
+    ]
+    assert (retry["attempt"], retry["retry_of"]) == (2, resent["superseded"].pk)
 
 
 def _feed_pages(api, url: str, query: dict) -> tuple[list[int], str | None]:

@@ -126,10 +126,21 @@ class MessageRows:
             shared[f.attname] if f.attname in shared else f.get_default()
             for f in columns
         )
+        self._updated_at = [f.attname for f in columns].index("updated_at")
         self.outcomes = {None: (Status.QUEUED, None, None)} | {
             reason: (Status.REJECTED, portal_error(reason).pk, now)
             for reason in ("invalid_number", "opted_out", "suppressed")
         }
+
+    def stamp(self, now: datetime) -> None:
+        """Stamp the next rows' updated_at: each batch with the time it is written.
+
+        A change feed must not see a late batch carry the time the fan-out
+        began, older than rows it has already shown (portal/api_feed.py).
+        """
+        shared = list(self.shared)
+        shared[self._updated_at] = now
+        self.shared = tuple(shared)
 
     def rows(self, leads: Iterable[tuple]) -> Iterator[tuple]:
         for (
@@ -267,6 +278,7 @@ def campaign_fan_out(*, campaign_id: int) -> int:
             leads = list(_leads_to_fan_out(campaign, after=after)[:FANOUT_BATCH_SIZE])
             if not leads:
                 break
+            messages.stamp(timezone.now())
             write(messages.fields, messages.rows(leads))
             # Sending starts as each batch commits, not after the last one. A
             # run that dies before its commit hook leaves queued messages that

@@ -78,6 +78,10 @@ class Lead(TimeStampedModel):
                 condition=Q(deleted_at__isnull=False),
                 name="lead_deleted_at",
             ),
+            # The change feed's order (?updated_after=, portal/api_feed.py).
+            models.Index(
+                fields=["account", "updated_at", "id"], name="lead_feed_account_updated"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -150,7 +154,11 @@ class Campaign(TimeStampedModel):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["account", "state"], name="campaign_account_state")
+            models.Index(fields=["account", "state"], name="campaign_account_state"),
+            # The change feed's order (?updated_after=, portal/api_feed.py).
+            models.Index(
+                fields=["account", "updated_at", "id"], name="campaign_feed_updated"
+            ),
         ]
         constraints = [
             models.CheckConstraint(

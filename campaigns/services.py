@@ -168,7 +168,9 @@ def campaign_suppress_permanent(*, campaign_id: int, actor) -> int:
         superseded=False,
         error__number_advice=ErrorCode.NumberAdvice.REMOVE,
     ).values("lead_id")
+    now = timezone.now()
     return Lead.objects.filter(pk__in=bad, suppressed_at__isnull=True).update(
-        suppressed_at=timezone.now(),
+        suppressed_at=now,
+        updated_at=now,
         suppressed_reason=f"Permanent error in campaign {campaign_id}, by {actor}",
     )

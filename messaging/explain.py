@@ -1,7 +1,14 @@
-"""Explain any status word, error code or error title in plain words (support's first tool)."""
+"""Explain any status word, error code or error title in plain words (support's first tool).
 
+The catalog is read from its file, not the ErrorCode table: support's first
+tool answers on a fresh clone with no database, and the file is the source
+the table copies (codes first seen in the wild explain themselves as unknown).
+"""
+
+import functools
 from dataclasses import dataclass, field
 
+from messaging.catalog import catalog_rows
 from messaging.models import ErrorCode
 from messaging.statuses import (
     BUCKET_MEANING,
@@ -112,6 +119,12 @@ def _error_explanation(term: str, entries: list[ErrorCode]) -> Explanation:
     return Explanation(term, "error", Status(first.status), first, entries[1:])
 
 
+@functools.cache
+def catalog_entries() -> tuple[ErrorCode, ...]:
+    """Every entry of errors.csv as an unsaved ErrorCode, read once per process."""
+    return tuple(ErrorCode(known=True, **row) for row in catalog_rows())
+
+
 def explain(term: str, *, provider: str | None = None) -> Explanation:
     """Explain a term: a provider code first, then a status word, then an error title or alias.
 
@@ -119,8 +132,9 @@ def explain(term: str, *, provider: str | None = None) -> Explanation:
     """
     text = term.strip()
     folded = text.casefold()
-    catalog = list(ErrorCode.objects.all())
-    in_scope = [entry for entry in catalog if provider in (None, entry.provider)]
+    in_scope = [
+        entry for entry in catalog_entries() if provider in (None, entry.provider)
+    ]
 
     by_code = [entry for entry in in_scope if entry.code.casefold() == folded]
     if by_code:

@@ -170,7 +170,10 @@ class Message(TimeStampedModel):
             models.Index(
                 fields=["account", "created_at", "id"], name="msg_account_created_id"
             ),
-            models.Index(fields=["account", "updated_at"], name="msg_account_updated"),
+            # The change feed's order (?updated_after=, portal/api_feed.py).
+            models.Index(
+                fields=["account", "updated_at", "id"], name="msg_feed_account_updated"
+            ),
             models.Index(fields=["status", "expires_at"], name="msg_status_expires"),
             models.Index(fields=["status", "sent_at"], name="msg_status_sent"),
             models.Index(fields=["account", "phone"], name="msg_account_phone"),
@@ -341,6 +344,13 @@ class OptOut(TimeStampedModel):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["account", "phone"], name="optout_unique"),
+        ]
+        indexes = [
+            # The change feed's order (?updated_after=, portal/api_feed.py).
+            models.Index(
+                fields=["account", "updated_at", "id"],
+                name="optout_feed_account_updated",
+            ),
         ]
 
     def __str__(self) -> str:

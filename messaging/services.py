@@ -206,7 +206,7 @@ def _write_statuses(
         # A result that lost the race to a sweep still names the message at the
         # provider: keep the id, so its receipts find it.
         Message.objects.filter(pk__in=provider_ids).update(
-            provider_message_id=_per_row(provider_ids)
+            provider_message_id=_per_row(provider_ids), updated_at=now
         )
 
     # In id order: batches applied side by side lock accounts and opt-out rows

@@ -37,7 +37,9 @@ def _sweep(
             )
             if not ids:
                 return moved
-            fields = {"status": status, "error": error, "updated_at": now}
+            # Stamped per batch: a change feed must not see a late batch
+            # carry the time the sweep began (portal/api_feed.py).
+            fields = {"status": status, "error": error, "updated_at": timezone.now()}
             if is_final(status):
                 fields["final_at"] = now
             Message.objects.filter(pk__in=[pk for pk, _ in ids]).update(**fields)

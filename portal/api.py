@@ -1,19 +1,28 @@
-"""API plumbing shared by the apps: errors, pagination, throttling, idempotency, account scope."""
+"""API plumbing shared by the apps: errors, pagination, search, idempotency, account scope."""
 
+import base64
+import binascii
 import functools
 import hashlib
 import json
 import logging
+from urllib import parse
 
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import exceptions, pagination, serializers, status, throttling
+from rest_framework import (
+    exceptions,
+    filters,
+    pagination,
+    serializers,
+    status,
+)
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from portal.api_auth import request_account
-from portal.models import Account, ApiToken, IdempotencyKey
+from portal.models import Account, IdempotencyKey
 from portal.services import InsufficientCredit
 
 logger = logging.getLogger(__name__)
@@ -47,12 +56,15 @@ def api_exception_handler(exc, context):
     if isinstance(exc, DomainError):
         response.data = {"code": exc.code, "detail": str(exc.detail), **exc.extra}
     elif isinstance(exc, exceptions.ValidationError):
+        fields = (
+            exc.detail
+            if isinstance(exc.detail, dict)
+            else {"non_field_errors": exc.detail}
+        )
         response.data = {
             "code": "invalid",
-            "detail": "The request has invalid fields.",
-            "fields": exc.detail
-            if isinstance(exc.detail, dict)
-            else {"non_field_errors": exc.detail},
+            "detail": "Invalid " + "; ".join(_first_messages(fields)),
+            "fields": fields,
         }
     elif isinstance(exc, Http404):
         response.data = {"code": "not_found", "detail": "Not found."}
@@ -63,6 +75,18 @@ def api_exception_handler(exc, context):
             "detail": str(exc.detail),
         }
     return response
+
+
+def _first_messages(fields: dict) -> list[str]:
+    """One message per invalid field, for the sentence in "detail"."""
+    messages = []
+    for name, errors in fields.items():
+        while isinstance(errors, (list, dict)) and errors:
+            errors = (
+                errors[0] if isinstance(errors, list) else next(iter(errors.values()))
+            )
+        messages.append(f"{name}: {errors}" if errors else str(name))
+    return messages
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -79,20 +103,62 @@ class NewestFirstCursorPagination(pagination.CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 1000
 
+    def decode_cursor(self, request):
+        """The page a cursor names; one this API did not give is 400, not 404 or 500."""
+        try:
+            encoded = request.query_params.get(self.cursor_query_param)
+            if encoded is not None:
+                # DRF skips what is not base64 and reads anything else as page one.
+                text = base64.b64decode(encoded.encode("ascii"), validate=True)
+                fields = parse.parse_qs(text.decode("ascii"), keep_blank_values=True)
+                if not fields or not fields.keys() <= {"o", "r", "p"}:
+                    raise ValueError
+            cursor = super().decode_cursor(request)
+            # The position is an id: a crafted one must not reach the database.
+            if cursor is not None and cursor.position is not None:
+                if not 0 <= int(cursor.position) < 2**63:
+                    raise ValueError
+            return cursor
+        except (exceptions.NotFound, ValueError, UnicodeError, binascii.Error):
+            raise exceptions.ValidationError(
+                {
+                    self.cursor_query_param: [
+                        "Not a cursor this API gave: follow the next link unchanged."
+                    ]
+                }
+            ) from None
 
-class TokenRateThrottle(throttling.SimpleRateThrottle):
-    """One budget per API token (per user for sessions, per address otherwise)."""
 
-    scope = "token"
+class SearchFilter(filters.SearchFilter):
+    """?search= on every list that has search_fields; ?q= is its alias."""
 
-    def get_cache_key(self, request, view):
-        if isinstance(request.auth, ApiToken):
-            ident = f"t{request.auth.pk}"
-        elif request.user and request.user.is_authenticated:
-            ident = f"u{request.user.pk}"
-        else:
-            ident = self.get_ident(request)
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+    aliases = ("search", "q")
+
+    def get_search_terms(self, request):
+        for name in self.aliases:
+            if request.query_params.get(name):
+                self.search_param = name
+                break
+        return super().get_search_terms(request)
+
+    def get_schema_operation_parameters(self, view):
+        if not getattr(view, "search_fields", None):
+            return []
+        fields = ", ".join(
+            f.lstrip("^=@$").replace("__", " ") for f in view.search_fields
+        )
+        return [
+            {
+                "name": name,
+                "required": False,
+                "in": "query",
+                "description": f"Words to find in: {fields} (case-insensitive; "
+                "every word must match)."
+                + (" Alias of search." if name == "q" else ""),
+                "schema": {"type": "string"},
+            }
+            for name in self.aliases
+        ]
 
 
 class AccountScopedMixin:

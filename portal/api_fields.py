@@ -1,8 +1,4 @@
-"""Ids, times and text maps in API requests: only values the database can hold get through.
-
-Not in portal.api: drf-spectacular's utils import DRF's views, which read the
-throttle classes from portal.api.
-"""
+"""Ids, times and text maps in API requests: only values the database can hold get through."""
 
 from datetime import UTC
 
@@ -39,8 +35,25 @@ class UtcDateTimeField(IsoDateTimeField):
 
     PostgreSQL refuses offsets beyond 15:59 (+16:13 is valid ISO 8601), and a
     time near year 1 or 9999 can leave the calendar once in UTC: both are
-    invalid input here rather than a database error.
+    invalid input here rather than a database error. Any form Python's
+    fromisoformat reads is taken (basic or extended, Z or an offset, a date
+    alone), and an offset's "+" that arrived unencoded, as a space.
     """
+
+    default_error_messages = {
+        "invalid": "Enter a time in ISO 8601, e.g. 2026-01-31T09:00:00Z or "
+        "2026-01-31T09:00:00+01:00."
+    }
+
+    def strptime(self, value, format):
+        try:
+            return super().strptime(value, format)
+        except ValueError:
+            # "+00:00" unencoded in a query string arrives as " 00:00".
+            head, space, offset = str(value).strip().rpartition(" ")
+            if not space or not offset[:1].isdigit():
+                raise
+            return super().strptime(f"{head}+{offset}", format)
 
     def to_python(self, value):
         value = super().to_python(value)

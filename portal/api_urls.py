@@ -11,7 +11,25 @@ from portal import api_views
 
 app_name = "api"
 
+# GET /api/v1/ names each resource's list (and the schema and its docs).
+RESOURCES = {
+    "account": "account",
+    "credit": "credit-list",
+    "senders": "sender-list",
+    "leads": "lead-list",
+    "lead_imports": "lead-import-list",
+    "lists": "leadlist-list",
+    "campaigns": "campaign-list",
+    "messages": "message-list",
+    "exports": "export-list",
+    "errors": "error-list",
+    "opt_outs": "optout-list",
+    "schema": "schema",
+    "docs": "docs",
+}
+
 urlpatterns = [
+    path("", api_views.ApiRootApi.as_view(api_root_dict=RESOURCES), name="root"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),

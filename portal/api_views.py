@@ -3,7 +3,7 @@
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics, serializers
+from rest_framework import generics, permissions, routers, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -26,6 +26,12 @@ class CreditEntryOutputSerializer(serializers.Serializer):
     note = serializers.CharField()
 
 
+class ApiRootApi(routers.APIRootView):
+    """The API's resources by name: each list's URL, the schema and its docs."""
+
+    permission_classes = [permissions.AllowAny]
+
+
 class AccountApi(AccountScopedMixin, APIView):
     """The token's account and its credit balance (in SMS segments)."""
 
@@ -39,6 +45,7 @@ class CreditEntryListApi(AccountScopedMixin, generics.ListAPIView):
 
     queryset = CreditEntry.objects.none()  # names the model for the schema
     serializer_class = CreditEntryOutputSerializer
+    search_fields = ["note"]
 
     def get_queryset(self):
         return CreditEntry.objects.filter(account=self.account).order_by(

@@ -32,3 +32,33 @@ def database_ready(url: str) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+
+
+# A BEFORE UPDATE trigger on each table with a change feed (portal/api_feed.py):
+# an UPDATE that leaves updated_at as it was, or stamps it before its own
+# transaction began (a time computed before a long batch), gets the clock's
+# time instead. So every change path bumps it, set-based UPDATEs included, and
+# no row can commit with a time a feed's horizon has already passed.
+TOUCH_UPDATED_AT_FUNCTION = """
+CREATE OR REPLACE FUNCTION portal_touch_updated_at() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at
+       OR NEW.updated_at < now() THEN
+        NEW.updated_at := clock_timestamp();
+    END IF;
+    RETURN NEW;
+END
+$$
+"""
+
+
+def touch_updated_at_sql(table: str) -> tuple[list[str], list[str]]:
+    """Forward and backward SQL for the updated_at trigger on one table."""
+    trigger = f"{table}_touch_updated_at"
+    forward = [
+        TOUCH_UPDATED_AT_FUNCTION,
+        f"CREATE TRIGGER {trigger} BEFORE UPDATE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION portal_touch_updated_at()",
+    ]
+    return forward, [f"DROP TRIGGER IF EXISTS {trigger} ON {table}"]

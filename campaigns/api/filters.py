@@ -4,38 +4,36 @@ from django_filters import rest_framework as filters
 
 from campaigns.models import Campaign, Lead
 from messaging.models import ErrorCode
+from portal.api_feed import FEED_HELP
 from portal.api_fields import IdFilter, UtcDateTimeFilter
 
 
 class LeadFilterSet(filters.FilterSet):
     list = IdFilter(field_name="lists", lookup_expr="exact")
     phone = filters.CharFilter(field_name="phone", lookup_expr="exact")
-    search = filters.CharFilter(method="filter_search")
     opted_out = filters.BooleanFilter(field_name="opted_out", lookup_expr="exact")
     number_advice = filters.ChoiceFilter(
         field_name="number_advice",
         lookup_expr="exact",
         choices=ErrorCode.NumberAdvice.choices,
     )
-    updated_after = UtcDateTimeFilter(field_name="updated_at", lookup_expr="gt")
+    updated_after = UtcDateTimeFilter(
+        field_name="updated_at",
+        lookup_expr="gt",
+        help_text=FEED_HELP + " Deleted leads come too, with deleted_at set.",
+    )
 
     class Meta:
         model = Lead
         fields: list[str] = []
 
-    def filter_search(self, queryset, name, value):
-        from django.db.models import Q
-
-        return queryset.filter(
-            Q(first_name__icontains=value)
-            | Q(last_name__icontains=value)
-            | Q(phone__contains=value)
-        )
-
 
 class CampaignFilterSet(filters.FilterSet):
     state = filters.ChoiceFilter(
         field_name="state", lookup_expr="exact", choices=Campaign.State.choices
+    )
+    updated_after = UtcDateTimeFilter(
+        field_name="updated_at", lookup_expr="gt", help_text=FEED_HELP
     )
 
     class Meta:

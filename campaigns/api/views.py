@@ -17,7 +17,12 @@ from campaigns.launch import QUEUE_DOWN_AFTER_LAUNCH
 from campaigns.models import Campaign, Lead, LeadImport, LeadList
 from campaigns.selectors import campaign_bucket_counts, campaign_error_counts
 from messaging.api.serializers import MessageExportOutputSerializer
-from messaging.api.views import CSV_RESPONSE, export_start
+from messaging.api.views import (
+    ATTEMPTS_PARAMETER,
+    CSV_RESPONSE,
+    export_start,
+    message_rows,
+)
 from messaging.exports import message_export_response
 from messaging.models import Message, OptOut, Sender
 from portal.api import (
@@ -27,6 +32,7 @@ from portal.api import (
     idempotent,
 )
 from portal.api_auth import request_actor
+from portal.api_feed import FEED_PARAMETER, ChangeFeedPagination
 from portal.api_schema import IDEMPOTENCY_PARAMETER
 from portal.phones import phone_parse
 from portal.publishing import QueueUnavailable
@@ -35,16 +41,19 @@ from portal.publishing import QueueUnavailable
 IMPORT_SYNC_MAX_BYTES = 512 * 1024
 
 
-def lead_list_for_api(*, account_id: int):
-    """Live leads with opt-out state and the advice of their latest error, lists prefetched."""
+def lead_list_for_api(*, account_id: int, deleted: bool = False):
+    """Live leads (deleted ones too if asked) with opt-out state and the advice of
+    their latest error, lists prefetched."""
     latest_error = (
         Message.objects.filter(lead=OuterRef("pk"), error__isnull=False)
         .order_by("-created_at", "-pk")
         .values("error__number_advice")[:1]
     )
+    leads = Lead.objects.filter(account_id=account_id)
+    if not deleted:
+        leads = leads.filter(deleted_at__isnull=True)
     return (
-        Lead.objects.filter(account_id=account_id, deleted_at__isnull=True)
-        .annotate(
+        leads.annotate(
             opted_out=Exists(
                 OptOut.objects.filter(account_id=account_id, phone=OuterRef("phone"))
             ),
@@ -92,6 +101,15 @@ class LeadListCreateApi(LeadApiMixin, generics.ListAPIView):
     """Leads (filter by list, opt-out state, number advice); POST adds one."""
 
     filterset_class = LeadFilterSet
+    search_fields = ["first_name", "last_name", "phone"]
+    pagination_class = ChangeFeedPagination
+
+    def get_queryset(self):
+        # A feed shows deletions too, so that a copy of the leads can drop them.
+        return lead_list_for_api(
+            account_id=self.account.pk,
+            deleted=FEED_PARAMETER in self.request.query_params,
+        )
 
     @extend_schema(
         request=s.LeadInputSerializer, responses={201: s.LeadOutputSerializer}
@@ -179,6 +197,8 @@ class LeadImportScopedMixin(AccountScopedMixin):
 class LeadImportListApi(LeadImportScopedMixin, generics.ListAPIView):
     """Lead imports, newest first, with their progress."""
 
+    search_fields = ["filename"]
+
 
 class LeadImportDetailApi(LeadImportScopedMixin, generics.RetrieveAPIView):
     """One import: status, rows_done of rows_total, counts and the bad rows."""
@@ -186,6 +206,7 @@ class LeadImportDetailApi(LeadImportScopedMixin, generics.RetrieveAPIView):
 
 class LeadListListCreateApi(AccountScopedMixin, generics.ListAPIView):
     queryset = LeadList.objects.none()
+    search_fields = ["name"]
     serializer_class = s.LeadListOutputSerializer
 
     def get_queryset(self):
@@ -266,6 +287,8 @@ class CampaignListCreateApi(CampaignApiMixin, generics.ListAPIView):
     """Campaigns with their counts per bucket; POST creates a draft."""
 
     filterset_class = CampaignFilterSet
+    search_fields = ["name"]
+    pagination_class = ChangeFeedPagination
 
     @extend_schema(
         request=s.CampaignInputSerializer, responses={201: s.CampaignOutputSerializer}
@@ -441,13 +464,14 @@ class CampaignStatsApi(CampaignActionMixin, APIView):
 
 
 class CampaignExportApi(CampaignActionMixin, APIView):
-    """The campaign's messages as CSV, streamed."""
+    """The campaign's messages as CSV, streamed: current attempts unless attempts=all,
+    and the message list's other filters."""
 
-    @extend_schema(responses=CSV_RESPONSE)
+    @extend_schema(responses=CSV_RESPONSE, parameters=[ATTEMPTS_PARAMETER])
     def get(self, request, pk: int):
         campaign = self.campaign(pk)
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-        rows = Message.objects.filter(account=self.account, campaign=campaign)
+        rows = message_rows(request, account=self.account, campaign=[str(campaign.pk)])
         return message_export_response(
             rows, filename=f"campaign-{campaign.pk}-{stamp}.csv"
         )

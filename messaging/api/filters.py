@@ -4,6 +4,7 @@ from django_filters import rest_framework as filters
 
 from messaging.models import ErrorCode, Message, OptOut
 from messaging.statuses import Bucket, Status, statuses_in
+from portal.api_feed import FEED_HELP
 from portal.api_fields import IdFilter, UtcDateTimeFilter
 from portal.phones import phone_parse
 
@@ -28,7 +29,23 @@ class MessageFilterSet(filters.FilterSet):
         field_name="direction", lookup_expr="exact", choices=Message.Direction.choices
     )
     number = filters.CharFilter(method="filter_number")
-    updated_after = UtcDateTimeFilter(field_name="updated_at", lookup_expr="gt")
+    attempts = filters.ChoiceFilter(
+        choices=[
+            ("current", "The current attempt of each message (the default)"),
+            ("all", "Every attempt, superseded ones included (history)"),
+        ],
+        method="filter_attempts",
+        help_text="A resend is a new message (attempt, retry_of); the attempt it "
+        "replaces is superseded. Lists, counts and exports show current attempts "
+        "unless attempts=all.",
+    )
+    superseded = filters.BooleanFilter(
+        method="filter_attempts",
+        help_text="true: only replaced attempts; false: only current ones.",
+    )
+    updated_after = UtcDateTimeFilter(
+        field_name="updated_at", lookup_expr="gt", help_text=FEED_HELP
+    )
     created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gt")
 
     class Meta:
@@ -40,6 +57,18 @@ class MessageFilterSet(filters.FilterSet):
         super().__init__(*args, **kwargs)
         account = getattr(self.request, "_portal_account", None)
         self.region = region or (account.default_country if account else "US")
+
+    def filter_queryset(self, queryset):
+        """Current attempts only, unless attempts=all or superseded says otherwise."""
+        data = self.form.cleaned_data
+        if data.get("superseded") is not None:
+            queryset = queryset.filter(superseded=data["superseded"])
+        elif data.get("attempts") != "all":
+            queryset = queryset.filter(superseded=False)
+        return super().filter_queryset(queryset)
+
+    def filter_attempts(self, queryset, name, value):
+        return queryset  # applied in filter_queryset: its default needs no parameter
 
     def filter_bucket(self, queryset, name, value):
         return queryset.filter(status__in=statuses_in(value))
@@ -56,7 +85,6 @@ class ErrorCodeFilterSet(filters.FilterSet):
         field_name="category", lookup_expr="exact", choices=ErrorCode.Category.choices
     )
     temporary = filters.BooleanFilter(field_name="temporary", lookup_expr="exact")
-    search = filters.CharFilter(field_name="title", lookup_expr="icontains")
 
     class Meta:
         model = ErrorCode
@@ -67,6 +95,9 @@ class OptOutFilterSet(filters.FilterSet):
     phone = filters.CharFilter(field_name="phone", lookup_expr="exact")
     source = filters.CharFilter(field_name="source", lookup_expr="exact")
     created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gt")
+    updated_after = UtcDateTimeFilter(
+        field_name="updated_at", lookup_expr="gt", help_text=FEED_HELP
+    )
 
     class Meta:
         model = OptOut

@@ -67,7 +67,15 @@ class MessageOutputSerializer(serializers.Serializer):
     )
     billed = serializers.BooleanField()
     attempt = serializers.IntegerField()
-    superseded = serializers.BooleanField()
+    retry_of = serializers.IntegerField(
+        source="retry_of_id",
+        allow_null=True,
+        help_text="The attempt this one resends (null for a first attempt).",
+    )
+    superseded = serializers.BooleanField(
+        help_text="A later attempt replaced this one; lists show it with "
+        "attempts=all only."
+    )
     queued_at = serializers.DateTimeField(source="created_at")
     sent_at = serializers.DateTimeField(allow_null=True)
     delivered_at = serializers.SerializerMethodField()
@@ -139,6 +147,7 @@ class OptOutOutputSerializer(serializers.Serializer):
     source = serializers.CharField()
     detail = serializers.CharField()
     created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
 
 
 class OptOutCreateInputSerializer(serializers.Serializer):

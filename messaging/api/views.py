@@ -1,11 +1,12 @@
 """Messaging API: messages (list, send, events), senders, the error catalog, opt-outs, exports."""
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,6 +27,7 @@ from messaging.export_jobs import (
     ExportNotReady,
     message_export_create,
     message_export_file_response,
+    message_list_filtered,
 )
 from messaging.exports import billable_annotation, message_export_response
 from messaging.models import (
@@ -48,6 +50,7 @@ from portal.api import (
     idempotent_answer_save,
 )
 from portal.api_auth import request_actor
+from portal.api_feed import ChangeFeedPagination, NewestFirstFeedPagination
 from portal.api_schema import IDEMPOTENCY_PARAMETER
 from portal.models import Account
 from portal.phones import phone_parse
@@ -55,6 +58,13 @@ from portal.phones import phone_parse
 # Refusals about the state of things (409); the others are about the input (400).
 SEND_CONFLICTS = {"opted_out", "suppressed", "sender_inactive"}
 CSV_RESPONSE = {(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR)}
+ATTEMPTS_PARAMETER = OpenApiParameter(
+    "attempts",
+    OpenApiTypes.STR,
+    enum=["current", "all"],
+    description="current (the default): the latest attempt of each message; "
+    "all: superseded attempts too.",
+)
 
 
 def message_list(*, account_id: int):
@@ -64,6 +74,26 @@ def message_list(*, account_id: int):
         .select_related("lead", "error")
         .annotate(billable=billable_annotation())
     )
+
+
+def message_filters(request) -> dict[str, list[str]]:
+    """The message list's filters in a request's query string, by their API names."""
+    known = MessageFilterSet.base_filters
+    return {
+        name: request.query_params.getlist(name)
+        for name in request.query_params
+        if name in known
+    }
+
+
+def message_rows(request, *, account: Account, **fixed: list[str]) -> QuerySet:
+    """The account's messages the list's filters in the query string select (400 if invalid)."""
+    try:
+        return message_list_filtered(
+            account=account, filters={**message_filters(request), **fixed}
+        )
+    except ExportFiltersInvalid as exc:
+        raise translate_validation(exc.errors) from None
 
 
 def export_start(
@@ -81,17 +111,19 @@ def export_start(
 
 
 class MessageListCreateApi(AccountScopedMixin, generics.ListAPIView):
-    """Messages, newest first; poll with updated_after to follow a campaign.
+    """Messages, newest first: the current attempt of each (attempts=all for history).
+    With updated_after, a change feed: oldest change first, resumed with its cursor.
 
     POST sends one message to a number or a lead from one of the account's
     senders. Send it with an Idempotency-Key header: a retry with the same key
     answers the same and sends nothing more.
     """
 
+    search_fields = ["phone", "lead__first_name", "lead__last_name"]
     queryset = Message.objects.none()  # names the model for the schema
     serializer_class = MessageOutputSerializer
     filterset_class = MessageFilterSet
-    pagination_class = NewestFirstCursorPagination
+    pagination_class = NewestFirstFeedPagination
 
     def get_queryset(self):
         return message_list(account_id=self.account.pk)
@@ -181,13 +213,9 @@ class MessageExportCreateApi(MessageFilteredApi):
         filters=True, request=None, responses={202: MessageExportOutputSerializer}
     )
     def post(self, request):
-        known = self.filterset_class.base_filters
-        filters = {
-            name: request.query_params.getlist(name)
-            for name in request.query_params
-            if name in known
-        }
-        return export_start(request, account=self.account, filters=filters)
+        return export_start(
+            request, account=self.account, filters=message_filters(request)
+        )
 
 
 class ExportScopedMixin(AccountScopedMixin):
@@ -238,6 +266,7 @@ class ExportDownloadApi(AccountScopedMixin, APIView):
 class SenderListApi(AccountScopedMixin, generics.ListAPIView):
     """The account's senders: give one's id to a campaign or a message."""
 
+    search_fields = ["name", "phone_number"]
     queryset = Sender.objects.none()
     serializer_class = SenderOutputSerializer
 
@@ -250,6 +279,7 @@ class ErrorCodeListApi(generics.ListAPIView):
 
     serializer_class = ErrorCodeOutputSerializer
     filterset_class = ErrorCodeFilterSet
+    search_fields = ["code", "title", "aliases"]
     queryset = ErrorCode.objects.order_by("provider", "code")
 
 
@@ -261,9 +291,11 @@ class ErrorCodeDetailApi(generics.RetrieveAPIView):
 class OptOutListCreateApi(AccountScopedMixin, generics.ListAPIView):
     """Numbers that must not be texted; POST opts one out (audited, source "api")."""
 
+    search_fields = ["phone", "detail"]
     queryset = OptOut.objects.none()
     serializer_class = OptOutOutputSerializer
     filterset_class = OptOutFilterSet
+    pagination_class = ChangeFeedPagination
 
     def get_queryset(self):
         return OptOut.objects.filter(account=self.account).order_by(

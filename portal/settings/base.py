@@ -235,18 +235,24 @@ SIMULATOR_SEND_LOG = env(
     "SIMULATOR_SEND_LOG", default=str(VAR_DIR / "simulator-sends.log")
 )
 
+# Requests per API token (DRF's "N/second|minute|hour|day"); over it, 429 with
+# Retry-After. Counted in the default cache: per process unless CACHES is shared.
+API_THROTTLE_RATE = env("API_THROTTLE_RATE", default="1200/min")
+# The change feeds (?updated_after=) hold back rows changed this recently, so a
+# transaction that commits late cannot slip behind a poller's cursor (API docs).
+API_FEED_SAFETY_SECONDS = env.float("API_FEED_SAFETY_SECONDS", default=5.0)
 REST_FRAMEWORK = {
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "portal.api.SearchFilter",
+    ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "portal.api_auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["portal.api_auth.HasAccount"],
     "DEFAULT_PAGINATION_CLASS": "portal.api.PageNumberPagination",
-    "DEFAULT_THROTTLE_CLASSES": ["portal.api.TokenRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {
-        "token": env("API_THROTTLE_RATE", default="1200/min"),
-    },
+    "DEFAULT_THROTTLE_CLASSES": ["portal.api_throttle.TokenRateThrottle"],
     # Bodies are JSON; only the lead import takes a multipart upload (its own parsers).
     "DEFAULT_PARSER_CLASSES": ["portal.api_parsers.JSONBodyParser"],
     "DEFAULT_SCHEMA_CLASS": "portal.api_schema.PortalAutoSchema",
@@ -261,13 +267,41 @@ SPECTACULAR_SETTINGS = {
         "`POST /api/v1/leads/import/` with a list name; find your sender with "
         "`GET /api/v1/senders/`; `POST /api/v1/campaigns/` with the sender and the "
         "list; `POST /api/v1/campaigns/{id}/launch/` (with an `Idempotency-Key` "
-        "header, so a retry is safe); poll `GET /api/v1/messages/?campaign={id}"
-        "&updated_after=<the last updated_at you saw>` and "
-        "`GET /api/v1/campaigns/{id}/` until its state is `done`. Every failed "
+        "header, so a retry is safe); follow the change feed "
+        "`GET /api/v1/messages/?campaign={id}&updated_after=2000-01-01T00:00:00Z` "
+        "and `GET /api/v1/campaigns/{id}/` until its state is `done`. Every failed "
         "message carries `error_code`, `error_title`, `error_meaning` and "
         "`error_resolution`. `POST /api/v1/campaigns/{id}/exports/` starts a CSV "
         "export: poll `GET /api/v1/exports/{id}/` until `status` is `done`, then "
-        "GET its `download_url`.\n\n"
+        "GET its `download_url`. `GET /api/v1/` lists every resource.\n\n"
+        "**Change feeds.** Messages, campaigns, leads and opt-outs take "
+        "`updated_after` (any ISO 8601 time). With it, a list is a change feed: "
+        "rows changed after that time, oldest change first by `(updated_at, id)`, "
+        "and each page answers `next` (more is ready now, or null) and `cursor`. "
+        "Poll again later with the same query plus that `cursor`. The guarantee: "
+        "following the cursor, you see every change at least once, never missing "
+        "one, even when a transaction commits a row stamped earlier than one you "
+        "have seen: a page stops at the start of the oldest transaction still open "
+        "(PostgreSQL), and in any case a few seconds ago (`API_FEED_SAFETY_SECONDS`"
+        ", 5 by default), so changes show after that delay. A row changed again "
+        "comes again. Deleted leads come with `deleted_at` set. An opt-in deletes "
+        "its opt-out: the opt-out list's feed does not show it. Do not resume "
+        "from the last `updated_at` alone: many rows share one time. A cursor that "
+        "this API did not give is 400 `invalid` naming `cursor`.\n\n"
+        "**Attempts.** A resend is a new message (`attempt`, `retry_of`); the "
+        "attempt it replaces becomes `superseded`. Lists, counts and exports show "
+        "the current attempt of each message, as the dashboard does; "
+        "`attempts=all` (or `superseded=true`) shows history.\n\n"
+        "**Search.** Every list with text to search takes `search`, and `q` as "
+        "its alias (e.g. `/api/v1/errors/?q=30008`): every word must match one of "
+        "the list's fields (each list documents which).\n\n"
+        "**Times** are ISO 8601 in any form (`Z` or an offset; a `+` sent "
+        "unencoded arrives as a space and is read as `+`). Invalid input answers "
+        "400 `invalid`, with `fields` naming each parameter and `detail` saying "
+        "what is wrong.\n\n"
+        "**Rate limit.** Each token may make `API_THROTTLE_RATE` requests "
+        "(1200 a minute by default); past it the API answers 429 `throttled` with "
+        "a `Retry-After` header in seconds.\n\n"
         'Errors answer `{"code": ..., "detail": ...}`; `code` is stable.'
     ),
     "VERSION": "1.0.0",

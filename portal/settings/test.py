@@ -14,6 +14,10 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL = "memory://"
+# Fuzzing and flows make hundreds of calls; the throttle test sets its own rate.
+API_THROTTLE_RATE = None
+# Tests poll right after writing; the concurrent feed test sets its own margin.
+API_FEED_SAFETY_SECONDS = 0.0
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
 # Off unless a test (or the workers it starts) asks for the simulator's record.
 SIMULATOR_SEND_LOG = os.environ.get("SIMULATOR_SEND_LOG", "")

@@ -131,8 +131,16 @@ LIST_ENDPOINTS = {
 }
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        # the change feed (messages: with history)
+        {"updated_after": "2000-01-01 00:00:00 00:00", "attempts": "all"},
+    ],
+)
 @pytest.mark.parametrize("name", sorted(LIST_ENDPOINTS))
-def test_list_query_count_is_flat(name, token_key):
+def test_list_query_count_is_flat(name, query, token_key):
     counts = []
     for n in (1, 50):
         account = factories.AccountFactory()
@@ -143,7 +151,7 @@ def test_list_query_count_is_flat(name, token_key):
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
         with CaptureQueriesContext(connection) as queries:
-            response = client.get(reverse(name))
+            response = client.get(reverse(name), query)
         assert response.status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1], counts

@@ -75,18 +75,15 @@ def test_an_integration_runs_a_campaign_end_to_end(
     retry = api.post(launch, {}, format="json", HTTP_IDEMPOTENCY_KEY="go-1")
     assert retry.status_code == 202 and retry["Idempotent-Replayed"] == "true"
 
-    # Poll the messages changed since the last poll until the campaign is done.
+    # Follow the change feed with its cursor until the campaign is done.
     seen: dict[int, dict] = {}
-    updated_after = "2000-01-01T00:00:00Z"
+    feed = {"campaign": campaign["id"], "updated_after": "2000-01-01T00:00:00Z"}
     for _ in range(MAX_POLLS):
         refresh_campaign_states_task()  # beat's sweep
-        page = api.get(
-            "/api/v1/messages/",
-            {"campaign": campaign["id"], "updated_after": updated_after},
-        ).json()
+        page = api.get("/api/v1/messages/", feed).json()
         for message in page["results"]:
             seen[message["id"]] = message
-            updated_after = max(updated_after, message["updated_at"])
+        feed["cursor"] = page["cursor"] or feed.get("cursor", "")
         state = api.get(f"/api/v1/campaigns/{campaign['id']}/").json()["state"]
         if state == "done":
             break

@@ -136,6 +136,7 @@ def launch_check(
     field_defaults: dict[str, str],
     leads: QuerySet[Lead],
     has_sender: bool,
+    has_lists: bool = True,
 ) -> LaunchPreview:
     """Check a message for the given leads: problems, warnings, counts, cost and a sample.
 
@@ -253,7 +254,9 @@ def launch_check(
             f"{len(missing)} lead(s) lack a field the message uses ({shown}{more}): "
             "fill it in or declare a default for it."
         )
-    if preview.leads_in_lists == 0:
+    if not has_lists:
+        preview.problems.append("Choose the lists to send to: the campaign has none.")
+    elif preview.leads_in_lists == 0:
         preview.problems.append("The campaign's lists have no leads.")
     elif preview.leads == 0:
         preview.problems.append(
@@ -278,6 +281,7 @@ def campaign_preview(*, campaign_id: int) -> LaunchPreview:
         field_defaults=campaign.field_defaults,
         leads=campaign_target_leads(campaign.pk),
         has_sender=campaign.sender_id is not None,
+        has_lists=campaign.lists.exists(),
     )
     if not campaign.can_launch():
         preview.problems.insert(

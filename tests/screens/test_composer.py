@@ -213,3 +213,46 @@ def test_support_reads_the_audit_log(client, portal_client, member, campaign):
     client.force_login(staff)
     page = client.get(reverse("support:admin_logentry_changelist")).content.decode()
     assert member.username in page and "Canceled" in page and campaign.name in page
+
+
+def _composer_requests(client, campaign, sender, lists) -> dict:
+    form = _form(sender, lists)
+    return {
+        "add": lambda: client.get(reverse("portal:campaigns_campaign_add")),
+        "edit": lambda: client.get(
+            reverse("portal:campaigns_campaign_edit", args=[campaign.pk])
+        ),
+        "preview": lambda: client.post(
+            reverse("portal:campaigns_campaign_add"), {**form, "_preview": "1"}
+        ),
+        "check": lambda: client.post(
+            reverse("portal:campaigns_campaign_edit_check", args=[campaign.pk]), form
+        ),
+        "cancel": lambda: client.get(
+            reverse("portal:campaigns_campaign_cancel", args=[campaign.pk])
+        ),
+    }
+
+
+# Session, user, account ids, then the page's own: choices, the check's one read
+# of every lead of the lists (plain tuples), the campaign.
+COMPOSER_BUDGET = {"add": 7, "edit": 8, "preview": 9, "check": 8, "cancel": 6}
+
+
+@pytest.mark.parametrize("screen", sorted(COMPOSER_BUDGET))
+def test_composer_query_count_is_flat(portal_client, member, account, sender, screen):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for n in (1, 50):
+        members = factories.LeadListFactory(account=account)
+        members.leads.add(*factories.LeadFactory.create_batch(n, account=account))
+        campaign = factories.CampaignFactory(account=account, sender=sender)
+        campaign.lists.add(members)
+        request = _composer_requests(portal_client, campaign, sender, [members])[screen]
+        request()  # warm the session and caches
+        with CaptureQueriesContext(connection) as queries:
+            assert request().status_code == 200
+        counts.append(len(queries))
+    assert counts == [COMPOSER_BUDGET[screen]] * 2

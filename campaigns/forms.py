@@ -1,7 +1,7 @@
 """Forms of the portal screens."""
 
 from django import forms
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 
 from campaigns.models import Campaign, LeadList
 from messaging.models import Sender
@@ -102,10 +102,11 @@ class CampaignForm(forms.Form):
     )
 
     def __init__(
-        self, *args, accounts: QuerySet[Account], campaign: Campaign | None, **kwargs
+        self, data=None, *, accounts: QuerySet[Account], campaign: Campaign | None
     ) -> None:
-        if campaign is not None and not args and "initial" not in kwargs:
-            kwargs["initial"] = {
+        initial = None
+        if campaign is not None and data is None:  # a draft opened for editing
+            initial = {
                 "account": campaign.account_id,
                 "name": campaign.name,
                 "sender": campaign.sender_id,
@@ -114,7 +115,7 @@ class CampaignForm(forms.Form):
                 "field_defaults": campaign.field_defaults,
                 "validity_hours": campaign.validity_hours,
             }
-        super().__init__(*args, **kwargs)
+        super().__init__(data, initial=initial)
         self.fields["account"].queryset = accounts
         account_ids = [a.pk for a in accounts]
         self.fields["sender"].queryset = Sender.objects.filter(
@@ -122,7 +123,9 @@ class CampaignForm(forms.Form):
         ).order_by("name", "pk")
         self.fields["lists"].queryset = (
             LeadList.objects.filter(account__in=account_ids)
-            .annotate(lead_count=Count("leads", filter=Q(leads__deleted_at=None)))
+            # Every member, as the lead lists page counts them; the check says
+            # which of them will not be texted and why (deleted ones too).
+            .annotate(lead_count=Count("leads"))
             .order_by("name", "pk")
         )
         self.fields["lists"].label_from_instance = lambda lead_list: (

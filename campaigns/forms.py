@@ -117,28 +117,35 @@ class CampaignForm(forms.Form):
             }
         super().__init__(data, initial=initial)
         self.fields["account"].queryset = accounts
+        self.single_account = accounts[0] if len(accounts) == 1 else None
         account_ids = [a.pk for a in accounts]
-        self.fields["sender"].queryset = Sender.objects.filter(
-            account__in=account_ids, is_active=True
-        ).order_by("name", "pk")
+        self.fields["sender"].queryset = (
+            Sender.objects.filter(account__in=account_ids, is_active=True)
+            .select_related("account")
+            .order_by("name", "pk")
+        )
         self.fields["lists"].queryset = (
             LeadList.objects.filter(account__in=account_ids)
+            .select_related("account")
             # Every member, as the lead lists page counts them; the check says
             # which of them will not be texted and why (deleted ones too).
             .annotate(lead_count=Count("leads"))
             .order_by("name", "pk")
         )
         self.fields["lists"].label_from_instance = lambda lead_list: (
-            f"{lead_list.name} ({lead_list.lead_count} leads)"
+            f"{lead_list.name} ({lead_list.lead_count} leads){self._whose(lead_list)}"
         )
         self.fields["sender"].label_from_instance = lambda sender: (
             f"{sender.name} ({sender.phone_number})" if sender.name else str(sender)
-        )
-        self.single_account = accounts[0] if len(accounts) == 1 else None
+        ) + self._whose(sender)
         if self.single_account is not None:  # nothing to choose
             self.fields["account"].initial = self.single_account.pk
             self.fields["account"].widget = forms.HiddenInput()
             self.fields["account"].required = False
+
+    def _whose(self, obj) -> str:
+        """With several accounts, each choice says whose it is."""
+        return "" if self.single_account else f" ({obj.account.name})"
 
     def clean_account(self) -> Account | None:
         return self.cleaned_data.get("account") or self.single_account

@@ -259,3 +259,21 @@ def test_composer_query_count_is_flat(portal_client, member, account, sender, sc
             assert request().status_code == 200
         counts.append(len(queries))
     assert counts == [COMPOSER_BUDGET[screen]] * 2
+
+
+def test_a_member_of_two_accounts_sees_whose_each_choice_is(
+    portal_client, member, sender, people
+):
+    second = factories.AccountFactory(name="Second church")
+    factories.MembershipFactory(account=second, user=member)
+    factories.SenderFactory(account=second, name="Their number")
+    page = portal_client.get(reverse("portal:campaigns_campaign_add")).content.decode()
+    assert f"Members (2 leads) ({people.account.name})" in page
+    assert "(Second church)" in page
+    # a list of one account with the sender of the other is refused
+    form = _form(sender, [people], account=second.pk, _save="1")
+    assert (
+        portal_client.post(reverse("portal:campaigns_campaign_add"), form).status_code
+        == 200
+    )
+    assert not Campaign.objects.exists()

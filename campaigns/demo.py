@@ -43,13 +43,13 @@ Build = Callable[[Campaign, AbstractBaseUser], None]  # takes a demo campaign on
 
 DEMO_LEADS = 200
 DEMO_FIRST_NAMES = ["Ana", "Ben", "Chloe", "David", "Esther", "Felix", "Grace", "Hugo"]
-DEMO_BODY = "Hi {first_name}, a word from Demo Church: see you on Sunday!"
+DEMO_BODY = "Hi {first_name}, a word from Demo Church: see you on Sunday! Reply STOP to opt out."
 DEMO_THROUGHPUT = 50  # messages per second: a toll-free number's pace
 UNREAD_BROKER = "memory://localhost/"  # with a host: kombu warns about URLs without one
 # A headless run measures the pipeline, not a carrier's limit: the simulator takes
 # anything, so its sender allows the most a PositiveSmallIntegerField holds.
 RUN_THROUGHPUT = 32_000
-RUN_BODY = "Hi {first_name}, see you Sunday!"
+RUN_BODY = "Hi {first_name}, see you Sunday! Reply STOP to opt out."
 # The buckets a campaign's messages fall in (inbound texts and deleted leads are
 # not messages of the campaign): they add up to the campaign's messages.
 MESSAGE_BUCKETS = [

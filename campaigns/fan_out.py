@@ -82,6 +82,20 @@ def campaign_target_leads(campaign_id: int, *, after: int = 0) -> QuerySet[Lead]
     return Lead.objects.filter(Exists(membership))
 
 
+def lead_reject_reason(
+    *, phone: str, checked: str, opted_out: bool, suppressed: object
+) -> str | None:
+    """Why a live lead's message is rejected (a portal error code), or None to send it."""
+    # A number checked when the lead was written is not checked again.
+    if phone != checked and not phone_is_valid(phone):
+        return "invalid_number"
+    if opted_out:
+        return "opted_out"
+    if suppressed:
+        return "suppressed"
+    return None
+
+
 class MessageRows:
     """Turns streamed leads into message rows, the columns in the order of `fields`.
 
@@ -159,15 +173,8 @@ class MessageRows:
                 )
                 or self.renderer.body
             )
-            reason = (
-                "invalid_number"
-                # A number checked when the lead was written is not checked again.
-                if phone != checked and not phone_is_valid(phone)
-                else "opted_out"
-                if opted_out
-                else "suppressed"
-                if suppressed
-                else None
+            reason = lead_reject_reason(
+                phone=phone, checked=checked, opted_out=opted_out, suppressed=suppressed
             )
             yield (
                 *self.shared,

@@ -1,8 +1,10 @@
 """Forms of the portal screens."""
 
 from django import forms
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
+from campaigns.models import Campaign, LeadList
+from messaging.models import Sender
 from portal.models import Account
 
 
@@ -28,3 +30,148 @@ class LeadImportUploadForm(forms.Form):
         if len(accounts) == 1:  # nothing to choose
             self.fields["account"].initial = accounts[0]
             self.fields["account"].widget = forms.HiddenInput()
+
+
+class FieldDefaultsField(forms.CharField):
+    """Defaults for merge fields typed one per line as "field = value"."""
+
+    widget = forms.Textarea(attrs={"rows": 3})
+
+    def prepare_value(self, value):
+        if isinstance(value, dict):
+            return "\n".join(f"{name} = {text}" for name, text in value.items())
+        return value
+
+    def to_python(self, value) -> dict[str, str]:
+        defaults: dict[str, str] = {}
+        for number, line in enumerate((value or "").splitlines(), start=1):
+            if not line.strip():
+                continue
+            name, sep, text = line.partition("=")
+            name = name.strip().strip("{}").strip()
+            if not sep or not name:
+                raise forms.ValidationError(
+                    f'Line {number}: write "field = value", e.g. "first_name = friend".'
+                )
+            defaults[name] = text.strip()
+        return defaults
+
+
+class CampaignForm(forms.Form):
+    """The composer: a draft campaign's fields, its choices scoped to the user's accounts."""
+
+    account = forms.ModelChoiceField(queryset=Account.objects.none())
+    name = forms.CharField(max_length=200)
+    sender = forms.ModelChoiceField(
+        queryset=Sender.objects.none(),
+        required=False,
+        empty_label="Choose a sender…",
+        help_text="The number the texts come from.",
+    )
+    lists = forms.ModelMultipleChoiceField(
+        queryset=LeadList.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Send to these lists",
+        help_text="A lead in several lists gets one message.",
+    )
+    body = forms.CharField(
+        required=False,
+        label="Message",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="Lead fields in braces are filled in for each lead: Hi {first_name}!",
+    )
+    field_defaults = FieldDefaultsField(
+        required=False,
+        label="Defaults for missing fields",
+        help_text='One per line, used when a lead lacks the field: "first_name = friend".',
+    )
+    validity_hours = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=72,
+        label="Validity (hours)",
+        help_text="A message not sent within this time expires. Blank: the account's "
+        "setting.",
+    )
+    test_phone = forms.CharField(
+        required=False,
+        max_length=40,
+        label="Your mobile number",
+        help_text="Gets one text, as the sample lead would.",
+    )
+
+    def __init__(
+        self, data=None, *, accounts: QuerySet[Account], campaign: Campaign | None
+    ) -> None:
+        initial = None
+        if campaign is not None and data is None:  # a draft opened for editing
+            initial = {
+                "account": campaign.account_id,
+                "name": campaign.name,
+                "sender": campaign.sender_id,
+                "lists": [lead_list.pk for lead_list in campaign.lists.all()],
+                "body": campaign.body,
+                "field_defaults": campaign.field_defaults,
+                "validity_hours": campaign.validity_hours,
+            }
+        super().__init__(data, initial=initial)
+        self.fields["account"].queryset = accounts
+        self.single_account = accounts[0] if len(accounts) == 1 else None
+        account_ids = [a.pk for a in accounts]
+        self.fields["sender"].queryset = (
+            Sender.objects.filter(account__in=account_ids, is_active=True)
+            .select_related("account")
+            .order_by("name", "pk")
+        )
+        self.fields["lists"].queryset = (
+            LeadList.objects.filter(account__in=account_ids)
+            .select_related("account")
+            # Every member, as the lead lists page counts them; the check says
+            # which of them will not be texted and why (deleted ones too).
+            .annotate(lead_count=Count("leads"))
+            .order_by("name", "pk")
+        )
+        self.fields["lists"].label_from_instance = lambda lead_list: (
+            f"{lead_list.name} ({lead_list.lead_count} leads){self._whose(lead_list)}"
+        )
+        self.fields["sender"].label_from_instance = lambda sender: (
+            f"{sender.name} ({sender.phone_number})" if sender.name else str(sender)
+        ) + self._whose(sender)
+        if self.single_account is not None:  # nothing to choose
+            self.fields["account"].initial = self.single_account.pk
+            self.fields["account"].widget = forms.HiddenInput()
+            self.fields["account"].required = False
+
+    def _whose(self, obj) -> str:
+        """With several accounts, each choice says whose it is."""
+        return "" if self.single_account else f" ({obj.account.name})"
+
+    def clean_account(self) -> Account | None:
+        return self.cleaned_data.get("account") or self.single_account
+
+    def clean(self) -> dict:
+        data = super().clean()
+        account = data.get("account")
+        if account is None:
+            return data
+        sender = data.get("sender")
+        if sender is not None and sender.account_id != account.pk:
+            self.add_error("sender", "Choose a sender of the campaign's account.")
+        if any(
+            lead_list.account_id != account.pk for lead_list in data.get("lists", [])
+        ):
+            self.add_error("lists", "Choose lists of the campaign's account.")
+        return data
+
+    def campaign_data(self) -> dict:
+        """The cleaned fields as the campaign services take them."""
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "sender": data["sender"],
+            "lists": list(data["lists"]),
+            "body": data["body"],
+            "field_defaults": data["field_defaults"],
+            "validity_hours": data["validity_hours"],
+        }

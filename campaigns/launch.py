@@ -5,18 +5,26 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from campaigns.fan_out import (
     FANOUT_BATCH_SIZE,
     BodyRenderer,
     campaign_target_leads,
-    template_fields,
+    lead_reject_reason,
 )
-from campaigns.models import Campaign, full_name
+from campaigns.models import Campaign, Lead, full_name
+from messaging.models import OptOut
+from messaging.optouts import HELP_WORDS, OPT_IN_WORDS, OPT_OUT_WORDS
 from messaging.outbound import MAX_BODY_CHARS
-from messaging.segments import segment_count
+from messaging.segments import NOT_GSM7, segment_count
+from portal.audit import audit_record
+from portal.models import Account
 from portal.publishing import task_publish
+
+# Keywords people are told to text are written in capitals on purpose.
+OPT_IN_OUT_KEYWORDS = OPT_OUT_WORDS | OPT_IN_WORDS | HELP_WORDS
 
 STANDARD_FIELDS = {"first_name", "last_name", "name", "phone"}
 LINK = re.compile(
@@ -29,6 +37,17 @@ PROHIBITED = re.compile(
     r"marijuana|weed|cbd)\b",
     re.IGNORECASE,
 )
+# Carriers block shortened links: the real destination is hidden (CTIA, Twilio).
+SHORTENER = re.compile(
+    r"\b(bit\.ly|tinyurl\.com|goo\.gl|t\.co|ow\.ly|is\.gd|buff\.ly|rebrand\.ly|"
+    r"cutt\.ly|shorturl\.at|tiny\.cc|t\.ly|rb\.gy)\b",
+    re.IGNORECASE,
+)
+FREE = re.compile(r"\bfree\b", re.IGNORECASE)
+# The words that tell people how to stop (CTIA asks for it in the first message).
+OPT_OUT_WORDING = re.compile(r"\b(stop|unsubscribe|opt[- ]?out)\b", re.IGNORECASE)
+SHOUTED = re.compile(r"\b[A-Z]{3,}\b")
+SHOUTED_WORDS = 3  # three shouted words read as a shouted message to spam filters
 MISSING_LEADS_SHOWN = 5
 # Said by the portal and the API when the launch committed but its fan-out
 # could not be published (see campaign_launch).
@@ -37,6 +56,15 @@ QUEUE_DOWN_AFTER_LAUNCH = (
     "It starts sending by itself within a few minutes of the queue coming back; "
     "there is nothing to do again."
 )
+
+SKIPPED_NAMES_SHOWN = 20  # names listed per reason; the count says the rest
+# Why a lead of the lists gets no message, in the order the launch check lists them.
+SKIP_REASONS = {
+    "opted_out": "opted out",
+    "suppressed": "suppressed by staff",
+    "invalid_number": "invalid number",
+    "deleted": "deleted",
+}
 
 
 class LaunchRefused(Exception):
@@ -52,57 +80,173 @@ class LaunchRefused(Exception):
 class LaunchPreview:
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    leads: int = 0
+    leads: int = 0  # leads that get a message
     segments: int = 0
     credit_needed: int = 0
+    credit_balance: int = 0
+    leads_in_lists: int = 0  # every lead of the lists, sent or not
+    # Leads that get no message, per reason of SKIP_REASONS: count and some names.
+    skipped: list[dict] = field(default_factory=list)
+    skipped_total: int = 0
+    # One real lead's message, and how it is encoded (the raw body without leads).
+    sample: str = ""
+    sample_lead: str = ""
+    encoding: str = "GSM-7"
+    characters: int = 0
+    segments_per_message: int = 0
+    not_gsm7: list[str] = field(default_factory=list)
 
 
-def campaign_preview(*, campaign_id: int) -> LaunchPreview:
-    """Say what is wrong, what deserves a second look, and what the launch will cost."""
-    campaign = Campaign.objects.select_related("sender", "account").get(pk=campaign_id)
-    preview = LaunchPreview()
-    if not campaign.can_launch():
-        preview.problems.append(
-            f"The campaign is {campaign.get_state_display()}, not a draft."
+def lead_label(*, first_name: str, last_name: str, phone: str) -> str:
+    name = full_name(first_name, last_name)
+    return f"{name} ({phone})" if name else phone
+
+
+def content_warnings(*, body: str, us_numbers: bool) -> list[str]:
+    """What in the text makes carriers filter it or people complain, in words."""
+    warnings = []
+    if SHORTENER.search(body):
+        warnings.append(
+            "The message uses a link shortener (such as bit.ly); carriers block "
+            "shortened links. Use a full link on your own domain."
         )
-    if campaign.sender is None:
+    elif LINK.search(body):
+        warnings.append(
+            "The message contains a link; carriers' spam filters often block messages "
+            "with links."
+        )
+    shouted = [
+        w for w in SHOUTED.findall(body) if w.casefold() not in OPT_IN_OUT_KEYWORDS
+    ]
+    if len(shouted) >= SHOUTED_WORDS:
+        warnings.append(
+            f"The message shouts in capitals ({', '.join(shouted[:SHOUTED_WORDS])}); "
+            "carriers' filters treat ALL CAPS as spam. Write in normal case."
+        )
+    if FREE.search(body):
+        warnings.append(
+            'The word "free" is a common spam trigger; carriers may filter the message.'
+        )
+    if us_numbers and PROHIBITED.search(body):
+        warnings.append(
+            "The message mentions a topic US carriers prohibit (gambling, sex, hate, "
+            "alcohol, firearms or tobacco); such messages are usually blocked."
+        )
+    if body.strip() and not OPT_OUT_WORDING.search(body):
+        warnings.append(
+            'The message does not say how to opt out: add "Reply STOP to opt out."'
+        )
+    return warnings
+
+
+def launch_check(
+    *,
+    account: Account,
+    body: str,
+    field_defaults: dict[str, str],
+    leads: QuerySet[Lead],
+    has_sender: bool,
+    has_lists: bool = True,
+) -> LaunchPreview:
+    """Check a message for the given leads: problems, warnings, counts, cost and a sample.
+
+    Reads the leads once (plain tuples, not model instances): every lead is
+    counted, either as sent or under the reason it will not be, so the totals
+    add up even while the message has problems.
+    """
+    preview = LaunchPreview(credit_balance=account.credit_balance)
+    if not has_sender:
         preview.problems.append("Choose a sender: the campaign has none.")
-    if not campaign.body.strip():
+    if not body.strip():
         preview.problems.append("Write the message: the body is empty.")
-    elif len(campaign.body) > MAX_BODY_CHARS:
+    elif len(body) > MAX_BODY_CHARS:
         preview.problems.append(
-            f"The message is {len(campaign.body)} characters; providers accept at most "
+            f"The message is {len(body)} characters; providers accept at most "
             f"{MAX_BODY_CHARS}."
         )
     try:
-        fields = template_fields(campaign.body)
+        renderer = BodyRenderer(body, field_defaults)
     except ValueError:
+        renderer = None
         preview.problems.append(
             "The message has an unmatched { or }: write {{ or }} for a brace."
         )
-        return preview
-    leads = campaign_target_leads(campaign.pk).filter(deleted_at__isnull=True)
-    renderer = BodyRenderer(campaign.body, campaign.field_defaults)
-    known = STANDARD_FIELDS | set(campaign.field_defaults)
+    known = STANDARD_FIELDS | set(field_defaults)
     missing: list[str] = []
     custom_seen: set[str] = set()
+    skipped: dict[str, list[str]] = {reason: [] for reason in SKIP_REASONS}
+    skipped_counts = dict.fromkeys(SKIP_REASONS, 0)
     us_numbers = False
-    # Plain tuples, not model instances: the check reads every lead of the launch.
-    rows = leads.values_list("phone", "first_name", "last_name", "fields")
-    for phone, first_name, last_name, custom in rows.iterator(
+    # Without merge fields every message is the body: count its segments once.
+    fixed = None if renderer and renderer.fields else segment_count(body).segments
+    opted_out = OptOut.objects.filter(account_id=account.pk, phone=OuterRef("phone"))
+    rows = (
+        leads.annotate(opted_out=Exists(opted_out))
+        .order_by("pk")
+        .values_list(
+            "phone",
+            "checked_phone",
+            "first_name",
+            "last_name",
+            "fields",
+            "suppressed_at",
+            "deleted_at",
+            "opted_out",
+        )
+    )
+    for phone, checked, first, last, custom, suppressed, deleted, out in rows.iterator(
         chunk_size=FANOUT_BATCH_SIZE
     ):
-        custom_seen |= custom.keys()
-        rendered = renderer.render(
-            first_name=first_name, last_name=last_name, phone=phone, custom=custom
+        preview.leads_in_lists += 1
+        reason = "deleted" if deleted else None
+        if reason is None:
+            custom_seen |= custom.keys()
+            reason = lead_reject_reason(
+                phone=phone, checked=checked, opted_out=out, suppressed=suppressed
+            )
+        if reason is not None:
+            skipped_counts[reason] += 1
+            if len(skipped[reason]) < SKIPPED_NAMES_SHOWN:
+                skipped[reason].append(
+                    lead_label(first_name=first, last_name=last, phone=phone)
+                )
+            continue
+        rendered = renderer and renderer.render(
+            first_name=first, last_name=last, phone=phone, custom=custom
         )
         if rendered is None:
-            missing.append(full_name(first_name, last_name) or phone)
-            continue
+            # Sent as written if launched anyway (the fan-out does the same).
+            missing.append(full_name(first, last) or phone)
+            rendered = body
+        elif not preview.sample_lead:
+            preview.sample = rendered
+            preview.sample_lead = lead_label(
+                first_name=first, last_name=last, phone=phone
+            )
         preview.leads += 1
-        preview.segments += segment_count(rendered).segments
+        preview.segments += (
+            fixed if fixed is not None else segment_count(rendered).segments
+        )
         us_numbers = us_numbers or phone.startswith("+1")
-    unknown = fields - known - custom_seen
+    preview.skipped = [
+        {
+            "reason": reason,
+            "label": label,
+            "count": skipped_counts[reason],
+            "names": skipped[reason],
+            "more": skipped_counts[reason] - len(skipped[reason]),
+        }
+        for reason, label in SKIP_REASONS.items()
+        if skipped_counts[reason]
+    ]
+    preview.skipped_total = sum(skipped_counts.values())
+    text = preview.sample or body
+    counted = segment_count(text)
+    preview.encoding = counted.encoding
+    preview.characters = len(text)
+    preview.segments_per_message = counted.segments
+    preview.not_gsm7 = sorted(set(NOT_GSM7.findall(text)))
+    unknown = (renderer.fields if renderer else set()) - known - custom_seen
     if unknown:
         preview.problems.append(
             "Unknown fields in the message: "
@@ -113,29 +257,45 @@ def campaign_preview(*, campaign_id: int) -> LaunchPreview:
         shown = ", ".join(missing[:MISSING_LEADS_SHOWN])
         more = (
             f" and {len(missing) - MISSING_LEADS_SHOWN} more"
-            if len(missing) > 5
+            if len(missing) > MISSING_LEADS_SHOWN
             else ""
         )
         preview.problems.append(
-            f"{len(missing)} lead(s) lack a field the message uses ({shown}{more}): fill it in "
-            "or declare a default for it."
+            f"{len(missing)} lead(s) lack a field the message uses ({shown}{more}): "
+            "fill it in or declare a default for it."
         )
-    if preview.leads == 0 and not missing:
+    if not has_lists:
+        preview.problems.append("Choose the lists to send to: the campaign has none.")
+    elif preview.leads_in_lists == 0:
         preview.problems.append("The campaign's lists have no leads.")
-    preview.credit_needed = preview.segments
-    if preview.segments > campaign.account.credit_balance:
+    elif preview.leads == 0:
         preview.problems.append(
-            f"Not enough credit: this needs about {preview.segments} segments and the account "
-            f"has {campaign.account.credit_balance}."
+            "None of the leads of the lists can be texted: see why below."
         )
-    if LINK.search(campaign.body):
-        preview.warnings.append(
-            "The message contains a link; carriers' spam filters often block messages with links."
+    preview.credit_needed = preview.segments
+    if preview.segments > account.credit_balance:
+        preview.problems.append(
+            f"Not enough credit: this needs about {preview.segments} segments and the "
+            f"account has {account.credit_balance}."
         )
-    if us_numbers and PROHIBITED.search(campaign.body):
-        preview.warnings.append(
-            "The message mentions a topic US carriers prohibit (gambling, sex, hate, alcohol, "
-            "firearms or tobacco); such messages are usually blocked."
+    preview.warnings = content_warnings(body=body, us_numbers=us_numbers)
+    return preview
+
+
+def campaign_preview(*, campaign_id: int) -> LaunchPreview:
+    """Say what is wrong, what deserves a second look, and what the launch will cost."""
+    campaign = Campaign.objects.select_related("sender", "account").get(pk=campaign_id)
+    preview = launch_check(
+        account=campaign.account,
+        body=campaign.body,
+        field_defaults=campaign.field_defaults,
+        leads=campaign_target_leads(campaign.pk),
+        has_sender=campaign.sender_id is not None,
+        has_lists=campaign.lists.exists(),
+    )
+    if not campaign.can_launch():
+        preview.problems.insert(
+            0, f"The campaign is {campaign.get_state_display()}, not a draft."
         )
     return preview
 
@@ -170,4 +330,6 @@ def campaign_launch(
                 ["The campaign was launched or canceled meanwhile."], []
             )
         transaction.on_commit(partial(task_publish, fan_out_campaign_task, campaign_id))
-    return Campaign.objects.get(pk=campaign_id)
+        campaign = Campaign.objects.get(pk=campaign_id)
+        audit_record(actor=launched_by, obj=campaign, message="Launched")
+    return campaign

@@ -33,8 +33,34 @@ class CampaignPortalAdmin(PortalModelAdmin):
     search_fields = ["name"]
     ordering = ["-created_at", "-pk"]
 
+    def has_add_permission(self, request) -> bool:
+        return self.admin_site.has_permission(request)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("account")
+
     def get_urls(self):
         return [
+            path(
+                "add/check/",
+                self._view(views.campaign_compose_check_view),
+                name="campaigns_campaign_add_check",
+            ),
+            path(
+                "<path:object_id>/edit/check/",
+                self._view(views.campaign_compose_check_view),
+                name="campaigns_campaign_edit_check",
+            ),
+            path(
+                "<path:object_id>/edit/",
+                self._view(views.campaign_compose),
+                name="campaigns_campaign_edit",
+            ),
+            path(
+                "<path:object_id>/cancel/",
+                self._view(views.campaign_cancel_confirm),
+                name="campaigns_campaign_cancel",
+            ),
             path(
                 "<path:object_id>/bucket/<str:bucket>/",
                 self._view(views.campaign_bucket_leads),
@@ -47,6 +73,9 @@ class CampaignPortalAdmin(PortalModelAdmin):
             ),
             *super().get_urls(),
         ]
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return views.campaign_compose(request, model_admin=self)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         return views.campaign_detail(request, model_admin=self, object_id=object_id)

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from campaigns.fan_out import campaign_fan_out, campaigns_resume_fan_outs
 from campaigns.launch import (
@@ -19,6 +20,7 @@ from messaging.dispatch import messages_enqueue
 from messaging.models import ErrorCode, Message, MessageEvent
 from messaging.services import StatusUpdate, messages_apply_statuses
 from messaging.statuses import FINAL, Status, statuses_in
+from portal.audit import audit_record
 
 __all__ = [
     "LaunchPreview",
@@ -110,9 +112,20 @@ def campaign_cancel(*, campaign_id: int, actor) -> int:
     canceled = StatusUpdate(
         status=Status.CANCELED, kind=MessageEvent.Kind.STAFF, payload={"by": str(actor)}
     )
-    return messages_apply_statuses(
+    n = messages_apply_statuses(
         updates=[(pk, canceled) for pk in queued.values_list("pk", flat=True)]
     )
+    audit_record(
+        actor=actor,
+        obj=Campaign.objects.get(pk=campaign_id),
+        message=ngettext(
+            "Canceled: %d queued message will not be sent",
+            "Canceled: %d queued messages will not be sent",
+            n,
+        )
+        % n,
+    )
+    return n
 
 
 @transaction.atomic
@@ -129,6 +142,16 @@ def campaign_resend_failed(*, campaign_id: int, actor) -> int:
     )
     if not failed:
         return 0
+    audit_record(
+        actor=actor,
+        obj=campaign,
+        message=ngettext(
+            "Resent %d message with a temporary error",
+            "Resent %d messages with temporary errors",
+            len(failed),
+        )
+        % len(failed),
+    )
     now = timezone.now()
     expires_at = now + timedelta(
         hours=campaign.validity_hours or campaign.account.validity
@@ -169,8 +192,19 @@ def campaign_suppress_permanent(*, campaign_id: int, actor) -> int:
         error__number_advice=ErrorCode.NumberAdvice.REMOVE,
     ).values("lead_id")
     now = timezone.now()
-    return Lead.objects.filter(pk__in=bad, suppressed_at__isnull=True).update(
+    n = Lead.objects.filter(pk__in=bad, suppressed_at__isnull=True).update(
         suppressed_at=now,
         updated_at=now,
         suppressed_reason=f"Permanent error in campaign {campaign_id}, by {actor}",
     )
+    audit_record(
+        actor=actor,
+        obj=Campaign.objects.get(pk=campaign_id),
+        message=ngettext(
+            "Suppressed %d number with permanent errors",
+            "Suppressed %d numbers with permanent errors",
+            n,
+        )
+        % n,
+    )
+    return n

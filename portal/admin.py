@@ -1,4 +1,4 @@
-"""Accounts, memberships and the credit ledger (support); API tokens (both sites).
+"""Accounts, memberships, the credit ledger and the audit log (support); API tokens (both sites).
 
 Support also sees the failed logins: deleting an attempt unlocks that username
 or address before its cool-off ends (portal/logins.py).
@@ -8,6 +8,7 @@ from axes.admin import AccessAttemptAdmin
 from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.models import LogEntry
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -16,6 +17,7 @@ from django.utils.translation import ngettext
 from portal.api_auth import api_token_create, api_token_revoke
 from portal.models import Account, ApiToken, CreditEntry, Membership, time_zone_names
 from portal.sites import (
+    ReadOnlyAdminMixin,
     TenantAdminMixin,
     portal_site,
     request_account_ids,
@@ -224,3 +226,19 @@ class ApiTokenPortalAdmin(ApiTokenAdminMixin, TenantAdminMixin, admin.ModelAdmin
 
     def revocable(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         return queryset.filter(account__in=self._owned(request))
+
+
+@admin.register(LogEntry, site=support_site)
+class AuditLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The audit trail (portal.audit): who launched, canceled, resent, suppressed what."""
+
+    list_display = ["action_time", "user", "content_type", "object_repr", "message"]
+    list_filter = ["action_time", "content_type"]
+    list_select_related = ["user", "content_type"]
+    search_fields = ["object_repr", "change_message", "user__username"]
+    date_hierarchy = "action_time"
+    show_full_result_count = False
+
+    @admin.display(description="What was done")
+    def message(self, entry: LogEntry) -> str:
+        return entry.get_change_message()

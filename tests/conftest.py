@@ -9,6 +9,8 @@ from celery import Celery, current_app
 
 from django.db import connection
 
+from messaging.models import ErrorCode
+from messaging.statuses import Status
 from tests import factories
 
 
@@ -66,3 +68,29 @@ def broker_refusing() -> Iterator[Celery]:
 def broker_down() -> Iterator[Celery]:
     with broker_refusing() as down:
         yield down
+
+
+@pytest.fixture
+def member(account):
+    user = factories.MembershipFactory(account=account).user
+    # The factory skips the save after set_password; a session needs the saved hash.
+    user.save()
+    return user
+
+
+@pytest.fixture
+def error_code(db):
+    return ErrorCode.objects.filter(provider="twilio", code="30008").first() or (
+        ErrorCode.objects.create(
+            provider="twilio",
+            code="30008",
+            title="Unknown error",
+            meaning="The destination carrier gave no reason.",
+            resolution="Try again later.",
+            category=ErrorCode.Category.UNKNOWN,
+            temporary=True,
+            billable=True,
+            number_advice=ErrorCode.NumberAdvice.KEEP,
+            status=Status.UNDELIVERED,
+        )
+    )

@@ -69,7 +69,7 @@ class CampaignFactory(factory.django.DjangoModelFactory):
 
     account = factory.SubFactory(AccountFactory)
     name = factory.Sequence(lambda n: f"Campaign {n}")
-    body = "Hi {first_name}, see you Sunday!"
+    body = "Hi {first_name}, see you Sunday! Reply STOP to opt out."
 
 
 class MessageFactory(factory.django.DjangoModelFactory):

@@ -56,7 +56,7 @@ def test_an_integration_runs_a_campaign_end_to_end(
         "/api/v1/campaigns/",
         {
             "name": "Sunday service",
-            "body": "Hi {first_name}, see you Sunday at 10.",
+            "body": "Hi {first_name}, see you Sunday at 10. Reply STOP to opt out.",
             "sender": senders[0]["id"],
             "lists": [imported["list"]],
         },

@@ -35,7 +35,9 @@ pytestmark = pytest.mark.django_db
 def ready(account, sender):
     """A draft campaign to a list of leads, one per forced simulator outcome."""
     leads = LeadListFactory(account=account)
-    campaign = CampaignFactory(account=account, sender=sender, body="Hi {first_name}!")
+    campaign = CampaignFactory(
+        account=account, sender=sender, body="Hi {first_name}! Reply STOP to opt out."
+    )
     campaign.lists.add(leads)
     return campaign, leads
 
@@ -177,7 +179,7 @@ def test_links_and_prohibited_content_warn_until_confirmed(
 ):
     campaign, leads = ready
     _add(leads, "+15005550000")
-    campaign.body = "Casino night! https://example.org"
+    campaign.body = "Casino night! https://example.org Reply STOP to opt out."
     campaign.save()
     with pytest.raises(LaunchRefused) as refused:
         campaign_launch(campaign_id=campaign.pk, launched_by=None)

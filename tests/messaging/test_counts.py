@@ -69,7 +69,7 @@ def launched(account, sender, django_capture_on_commit_callbacks):
     """A campaign launched to one lead per simulator outcome, plus one refused lead."""
     leads = factories.LeadListFactory(account=account)
     campaign = factories.CampaignFactory(
-        account=account, sender=sender, body="Hi {first_name}!"
+        account=account, sender=sender, body="Hi {first_name}! Reply STOP to opt out."
     )
     campaign.lists.add(leads)
     for phone in ("+15005550000", "+15005550003", "+15005550005", "+15005550007"):

@@ -4,41 +4,14 @@ import pytest
 
 from django.utils import timezone
 
-from messaging.models import ErrorCode
 from messaging.statuses import Status
 from tests import factories
-
-
-@pytest.fixture
-def member(account):
-    user = factories.MembershipFactory(account=account).user
-    # The factory skips the save after set_password; a session needs the saved hash.
-    user.save()
-    return user
 
 
 @pytest.fixture
 def portal_client(client, member):
     client.force_login(member)
     return client
-
-
-@pytest.fixture
-def error_code(db):
-    return ErrorCode.objects.filter(provider="twilio", code="30008").first() or (
-        ErrorCode.objects.create(
-            provider="twilio",
-            code="30008",
-            title="Unknown error",
-            meaning="The destination carrier gave no reason.",
-            resolution="Try again later.",
-            category=ErrorCode.Category.UNKNOWN,
-            temporary=True,
-            billable=True,
-            number_advice=ErrorCode.NumberAdvice.KEEP,
-            status=Status.UNDELIVERED,
-        )
-    )
 
 
 # One message per status that the widget shows, so every bucket has a count.

@@ -2,6 +2,7 @@
 
 import pytest
 
+from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
 from campaigns.models import Campaign
@@ -50,13 +51,29 @@ def test_launch_refused_shows_the_problems(portal_client, account):
     assert empty.state == Campaign.State.DRAFT
 
 
-def test_cancel_cancels_queued_messages(portal_client, account, sender, error_code):
+def test_cancel_asks_first_then_cancels_queued_messages(
+    portal_client, account, sender, error_code, member
+):
     campaign = campaign_with_messages(
         account=account, sender=sender, error=error_code, statuses=[Status.QUEUED]
     )
-    response = _action(portal_client, campaign, "cancel")
+    url = reverse("portal:campaigns_campaign_cancel", args=[campaign.pk])
+    # the campaign page links to a confirmation, which changes nothing by itself
+    page = portal_client.get(
+        reverse("portal:campaigns_campaign_change", args=[campaign.pk])
+    )
+    assert url in page.content.decode()
+    confirm = portal_client.get(url).content.decode()
+    assert "1 queued message will not be sent" in confirm
+    assert "Yes, cancel the campaign" in confirm
+    assert campaign.messages.get().status == Status.QUEUED
+    # confirming cancels and leaves an audit entry with the user
+    response = portal_client.post(url)
     assert response.status_code == 302
     assert campaign.messages.get().status == Status.CANCELED
+    entry = LogEntry.objects.get(object_id=str(campaign.pk))
+    assert entry.user == member
+    assert "Canceled: 1 queued message will not be sent" in entry.change_message
 
 
 def test_unknown_action_is_404(portal_client, campaign, member):
@@ -64,5 +81,5 @@ def test_unknown_action_is_404(portal_client, campaign, member):
 
 
 def test_actions_need_post(portal_client, campaign, member):
-    url = reverse("portal:campaigns_campaign_action", args=[campaign.pk, "cancel"])
+    url = reverse("portal:campaigns_campaign_action", args=[campaign.pk, "resend"])
     assert portal_client.get(url).status_code == 405

@@ -93,7 +93,9 @@ def test_campaign_sent_through_provider_ends_in_receipts_and_stop(
     stays.lists.add(leads)
     fails.lists.add(leads)
     campaign = factories.CampaignFactory(
-        account=sender.account, sender=sender, body="Hi {first_name}!"
+        account=sender.account,
+        sender=sender,
+        body="Hi {first_name}! Reply STOP to opt out.",
     )
     campaign.lists.add(leads)
     # when it is launched and the pipeline sends it

@@ -110,7 +110,7 @@ def test_a_generated_client_runs_a_campaign_end_to_end(
         client=api,
         body=models.CampaignInputRequest(
             name="Sunday service",
-            body="Hi {first_name}, see you Sunday at 10.",
+            body="Hi {first_name}, see you Sunday at 10. Reply STOP to opt out.",
             sender=sender.pk,
             lists=[imported.list_],
         ),

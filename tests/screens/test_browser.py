@@ -482,6 +482,6 @@ def test_compose_check_test_send_launch_and_cancel_a_campaign(page, live_server,
     _shot(page, "cancel-confirmation.png")
     page.get_by_role("button", name="Yes, cancel the campaign").focus()
     page.keyboard.press("Enter")
-    page.get_by_text("Canceled:").wait_for()
+    page.locator(".messagelist").get_by_text("Canceled:").wait_for()
     campaign.refresh_from_db()
     assert campaign.state == Campaign.State.CANCELED

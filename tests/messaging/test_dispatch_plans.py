@@ -1,4 +1,4 @@
-"""The dispatcher's queries on PostgreSQL: a batch is found by primary key, never by status."""
+"""Dispatch and fan-out on PostgreSQL: a batch is found by id or lead, never by status."""
 
 import json
 from datetime import timedelta
@@ -9,9 +9,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from campaigns.fan_out import campaign_fan_out
+from campaigns.models import Campaign, Lead
 from messaging.dispatch import messages_send
 from messaging.models import Message
 from messaging.statuses import Status
+from tests.factories import CampaignFactory, LeadListFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -68,9 +71,49 @@ def test_a_claim_reads_its_batch_by_primary_key_even_when_statistics_say_none_qu
     # primary key alone, none on an index by status or provider id nor on the
     # whole table: those would read every queued (or sent) message
     assert sent == BATCH
-    plans = []
+    assert _message_scans(ctx.captured_queries) == {
+        ("Index Scan", "messaging_message_pkey"),
+        ("ModifyTable", "messaging_message"),
+    }
+
+
+def test_a_fan_out_batch_finds_its_queued_messages_by_lead_not_by_status(
+    postgres, campaign
+):
+    # given statistics taken when almost nothing was queued, then a queue filled
+    # by another campaign
+    other = CampaignFactory(account=campaign.account, sender=campaign.sender)
+    _messages(other, SETTLED, Status.DELIVERED)
     with connection.cursor() as cursor:
-        for query in ctx.captured_queries:
+        cursor.execute("ANALYZE messaging_message")
+    _messages(other, 3 * BATCH, Status.QUEUED)
+    # and a campaign to a list of leads
+    leads = LeadListFactory(account=campaign.account)
+    campaign.lists.add(leads)
+    added = Lead.objects.bulk_create(
+        Lead(account=campaign.account, phone=f"+1212{3_000_000 + n}")
+        for n in range(BATCH)
+    )
+    leads.leads.add(*added)
+    Campaign.objects.filter(pk=campaign.pk).update(state="processing")
+    # when it fans out
+    with CaptureQueriesContext(connection) as ctx:
+        assert campaign_fan_out(campaign_id=campaign.pk) == BATCH
+    # then no query reads the queued messages' index or the whole table
+    scans = _message_scans(ctx.captured_queries)
+    assert scans
+    assert not {
+        (node, name)
+        for node, name in scans
+        if node == "Seq Scan" or name == "msg_queued_expires"
+    }, scans
+
+
+def _message_scans(captured_queries: list[dict]) -> set[tuple[str, str]]:
+    """The scans of messaging_message in the plans of the captured SELECTs and UPDATEs."""
+    scans = set()
+    with connection.cursor() as cursor:
+        for query in captured_queries:
             sql = query["sql"]
             if "messaging_message" not in sql or not sql.startswith(
                 ("SELECT", "UPDATE")
@@ -79,16 +122,13 @@ def test_a_claim_reads_its_batch_by_primary_key_even_when_statistics_say_none_qu
             cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
             plan = cursor.fetchone()[0]
             plan = json.loads(plan) if isinstance(plan, str) else plan
-            plans.append(_scans(plan[0]["Plan"]))
-    message_scans = {
-        (node, name)
-        for scans in plans
-        for node, name in scans
-        if name
-        and name.startswith(("messaging_message", "msg_"))
-        and not name.startswith(("messaging_messageevent", "messaging_messagecount"))
-    }
-    assert message_scans == {
-        ("Index Scan", "messaging_message_pkey"),
-        ("ModifyTable", "messaging_message"),
-    }
+            scans |= {
+                (node, name)
+                for node, name in _scans(plan[0]["Plan"])
+                if name
+                and name.startswith(("messaging_message", "msg_"))
+                and not name.startswith(
+                    ("messaging_messageevent", "messaging_messagecount")
+                )
+            }
+    return scans

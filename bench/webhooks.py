@@ -25,6 +25,7 @@ application) it is the server: the portal's URLs plus /bench/bare/.
 import argparse
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -171,6 +172,15 @@ def server_wait(url: str, timeout: float = 60) -> None:
     raise RuntimeError("gunicorn did not start")
 
 
+def wrk_check() -> None:
+    """Stop at once, saying how to install it, when wrk (the load generator) is missing."""
+    if shutil.which("wrk") is None:
+        sys.exit(
+            "bench/webhooks.py needs wrk, the HTTP load generator: "
+            "apt-get install wrk (Debian, Ubuntu) or brew install wrk (macOS)."
+        )
+
+
 def wrk_run(url: str, script: Path, seconds: int) -> dict:
     command = [
         "wrk",
@@ -267,6 +277,7 @@ def main() -> None:
         help="Run the status worker beside the server during the load.",
     )
     options = parser.parse_args()
+    wrk_check()
 
     # Its own database: other benchmarks truncate and bulk-load theirs.
     database_url = os.environ.get("BENCH_WEBHOOKS_DATABASE_URL", DEFAULT_DATABASE_URL)

@@ -291,14 +291,19 @@ def campaign_fan_out(*, campaign_id: int) -> int:
             # run that dies before its commit hook leaves queued messages that
             # the requeue sweep sends; the batch range also takes those left by
             # an earlier run that died.
-            queued = list(
-                Message.objects.filter(
+            # The status is checked here, not in the WHERE: with statistics
+            # taken when little was queued, PostgreSQL would read the queued
+            # messages' index whole for each batch (msg_queued_expires) rather
+            # than the batch's range of msg_unique_lead_attempt.
+            queued = [
+                pk
+                for pk, status in Message.objects.filter(
                     campaign_id=campaign_id,
                     lead_id__gt=after,
                     lead_id__lte=leads[-1][0],
-                    status=Status.QUEUED,
-                ).values_list("pk", flat=True)
-            )
+                ).values_list("pk", "status")
+                if status == Status.QUEUED
+            ]
             messages_enqueue(message_ids=queued)
             count += len(queued)
         after = leads[-1][0]

@@ -10,7 +10,7 @@ from itertools import islice
 from typing import TypeVar
 
 from django.db import transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from messaging.catalog import error_get, portal_error
@@ -67,6 +67,7 @@ CLAIMED_FIELDS = (
     "status",
     "send_tries",
     "expires_at",
+    "next_attempt_at",
     "created_at",
 )
 
@@ -111,7 +112,8 @@ def _claim(
         paid, unpaid = _charge(
             [(m.pk, m.account_id, m.segments) for m in rows if m.pk not in blocked]
         )
-        Message.objects.filter(pk__in=paid, status=Status.QUEUED).update(
+        # By id alone, as the lock: these rows are locked and were seen queued.
+        Message.objects.filter(pk__in=paid).update(
             status=Status.SENDING,
             billed=True,
             claimed_at=now,
@@ -135,26 +137,48 @@ def _claim(
     return claimed, starts
 
 
-def _lock_due(message_ids: Sequence[int], now: datetime) -> list[Message]:
-    """Lock the messages among message_ids that are queued and due; others are left alone.
+def messages_claim_read(*, message_ids: Sequence[int]) -> QuerySet[Message]:
+    """What a claim reads of message_ids, found by primary key alone, in id order.
 
-    SKIP LOCKED: a message another worker is claiming is that worker's.
+    No condition on status, expiry or next attempt: PostgreSQL would read an
+    index on those for it whenever its statistics say few messages are queued
+    (right after ANALYZE, before a big campaign fills the queue), and then
+    read every queued message for each batch. By id alone only the primary
+    key can serve, whatever the statistics; the claim checks the rows it locked.
     """
     opted_out_at = OptOut.objects.filter(
         account_id=OuterRef("account_id"), phone=OuterRef("phone")
     ).values("created_at")
-    return list(
-        Message.objects.filter(
-            pk__in=message_ids, status=Status.QUEUED, expires_at__gt=now
-        )
-        .exclude(next_attempt_at__gt=now)
+    return (
+        Message.objects.filter(pk__in=message_ids)
         .annotate(
             opted_out_at=Subquery(opted_out_at),
             throughput=F("sender__throughput_per_second"),
         )
         .only(*CLAIMED_FIELDS)
         .order_by("pk")
-        .select_for_update(skip_locked=True, of=("self",))
+    )
+
+
+def _lock_due(message_ids: Sequence[int], now: datetime) -> list[Message]:
+    """Lock the messages among message_ids that are queued and due; others are left alone.
+
+    SKIP LOCKED: a message another worker is claiming is that worker's. A
+    locked row is read as it is now (a change committed meanwhile included),
+    so its status is checked here, and the lock keeps it until the claim ends.
+    """
+    rows = messages_claim_read(message_ids=message_ids).select_for_update(
+        skip_locked=True, of=("self",)
+    )
+    return [m for m in rows if _due(m, now)]
+
+
+def _due(message: Message, now: datetime) -> bool:
+    return (
+        message.status == Status.QUEUED
+        and message.expires_at is not None
+        and message.expires_at > now
+        and not (message.next_attempt_at and message.next_attempt_at > now)
     )
 
 
@@ -190,11 +214,15 @@ def _within_window(rows: list[Message]) -> tuple[list[Message], list[int]]:
 
 
 def _reject(message_ids: list[int], error_code: str, now: datetime) -> None:
-    """Refuse queued messages before any provider sees them: never sent, never billed."""
+    """Refuse claimed queued messages before any provider sees them: never sent, never billed.
+
+    The claim holds their locks and saw them queued: found by id alone (see
+    messages_claim_read).
+    """
     if not message_ids:
         return
     error = portal_error(error_code)
-    Message.objects.filter(pk__in=message_ids, status=Status.QUEUED).update(
+    Message.objects.filter(pk__in=message_ids).update(
         status=Status.REJECTED, error=error, final_at=now, updated_at=now
     )
     message_events_record_moves(

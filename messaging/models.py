@@ -104,9 +104,24 @@ class Message(TimeStampedModel):
         OUTBOUND = "outbound", "Outbound"
         INBOUND = "inbound", "Inbound"
 
+    # Every index below is written by each fan-out row and, as a status change
+    # is never a HOT update, by each claim and receipt too: each one is here
+    # for a query the product runs, named beside it with its plan on a table
+    # of 10M messages (bench/scale.py; bench/README.md has the EXPLAINs).
+    # Foreign keys a composite index starts with, or that only a delete of the
+    # row they point at would read (error codes, senders and messages are
+    # never deleted; a sender is deactivated), have no index of their own.
+    #
+    # created_at: the SMS log reads it through msg_account_created_id; nothing
+    # reads it across accounts (the support site pages by id).
+    created_at = models.DateTimeField(default=timezone.now)
+    # Receipts that carry our uuid (receipts_apply), the support site's search.
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     account = models.ForeignKey(
-        "portal.Account", on_delete=models.PROTECT, related_name="messages"
+        "portal.Account",
+        on_delete=models.PROTECT,
+        related_name="messages",
+        db_index=False,  # msg_account_created_id starts with it
     )
     campaign = models.ForeignKey(
         "campaigns.Campaign",
@@ -114,7 +129,9 @@ class Message(TimeStampedModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="messages",
+        db_index=False,  # msg_campaign_status starts with it
     )
+    # Indexed: a lead's latest error (lead_list_for_api), the lead's messages.
     lead = models.ForeignKey(
         "campaigns.Lead",
         null=True,
@@ -123,7 +140,12 @@ class Message(TimeStampedModel):
         related_name="messages",
     )
     sender = models.ForeignKey(
-        Sender, null=True, blank=True, on_delete=models.PROTECT, related_name="messages"
+        Sender,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="messages",
+        db_index=False,
     )
     direction = models.CharField(
         max_length=8, choices=Direction.choices, default=Direction.OUTBOUND
@@ -144,6 +166,7 @@ class Message(TimeStampedModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="messages",
+        db_index=False,
     )
     billed = models.BooleanField(default=False, help_text="Its segments were charged.")
     attempt = models.PositiveSmallIntegerField(default=1)
@@ -152,7 +175,12 @@ class Message(TimeStampedModel):
         help_text="Provider calls made for this attempt (temporary failures retry).",
     )
     retry_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="retries"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="retries",
+        db_index=False,
     )
     # A resend creates a new attempt; the old one keeps its history but stops counting.
     superseded = models.BooleanField(default=False)
@@ -164,6 +192,8 @@ class Message(TimeStampedModel):
 
     class Meta:
         indexes = [
+            # A campaign's messages by status: the drill-down, cancel (queued),
+            # resend and suppress, the close sweep's grouped read.
             models.Index(fields=["campaign", "status"], name="msg_campaign_status"),
             # The SMS log's order: a fan-out gives thousands of messages one
             # created_at, so the id must be in the index for a page to stop early.
@@ -174,19 +204,42 @@ class Message(TimeStampedModel):
             models.Index(
                 fields=["account", "updated_at", "id"], name="msg_feed_account_updated"
             ),
-            models.Index(fields=["status", "expires_at"], name="msg_status_expires"),
-            models.Index(fields=["status", "sent_at"], name="msg_status_sent"),
+            # A lead's history: every message to and from its number.
             models.Index(fields=["account", "phone"], name="msg_account_phone"),
+            # The sweeps' in-flight messages, partial so that a final message
+            # (almost all of them) has no entry: a status change writes at most
+            # one of them and they stay small enough to be cached.
+            # messages_expire and messages_requeue_due:
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(status=Status.QUEUED),
+                name="msg_queued_expires",
+            ),
+            # messages_release_stuck:
+            models.Index(
+                fields=["claimed_at"],
+                condition=Q(status=Status.SENDING),
+                name="msg_sending_claimed",
+            ),
+            # messages_mark_unknown:
+            models.Index(
+                fields=["sent_at"],
+                condition=Q(status=Status.SENT),
+                name="msg_sent_sent_at",
+            ),
         ]
         constraints = [
+            # Receipts found by the provider's id (receipts_apply, inbound dedup).
             models.UniqueConstraint(
                 fields=["provider", "provider_message_id"],
                 condition=Q(provider_message_id__isnull=False),
                 name="msg_unique_provider_id",
             ),
+            # Also the fan-out's "lead has a message" and its batch's queued ids.
             models.UniqueConstraint(
                 fields=["campaign", "lead", "attempt"], name="msg_unique_lead_attempt"
             ),
+            # Also the deleted-leads count (campaigns.selectors._deleted_leads).
             models.UniqueConstraint(
                 fields=["campaign", "lead"],
                 condition=Q(superseded=False),
@@ -249,7 +302,10 @@ class MessageCount(models.Model):
 
     class Meta:
         indexes = [
+            # Bulk Sequences' buckets and errors (campaign_bucket_counts,
+            # campaign_error_counts): a page of campaigns' rows at once.
             models.Index(fields=["campaign", "status"], name="msgcount_campaign"),
+            # Recent errors: an account's last 7 days (recent_errors_context).
             models.Index(fields=["account", "day"], name="msgcount_account_day"),
         ]
 
@@ -274,10 +330,12 @@ class MessageEvent(models.Model):
         PORTAL = "portal", "Portal decision"
         STAFF = "staff", "Staff action"
 
+    # Two to four events per message: as on Message, each index earns its
+    # place. Indexed: a message's history (the API's events, the support site).
     message = models.ForeignKey(
         Message, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
     )
-    created_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField()  # read per message only, never across them
     kind = models.CharField(max_length=8, choices=Kind.choices)
     provider = models.CharField(max_length=20, blank=True)
     provider_message_id = models.CharField(max_length=64, blank=True)
@@ -285,7 +343,12 @@ class MessageEvent(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, blank=True)
     provider_status = models.CharField(max_length=40, blank=True)
     error = models.ForeignKey(
-        ErrorCode, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        ErrorCode,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # error codes are never deleted; nothing reads events by one
     )
     applied = models.BooleanField(default=False)
     occurred_at = models.DateTimeField(null=True, blank=True)
@@ -299,6 +362,8 @@ class MessageEvent(models.Model):
 
     class Meta:
         indexes = [
+            # Receipts that beat their send, found when it stores the provider's
+            # id (messages_claim_parked_receipts); partial: only those are in it.
             models.Index(
                 fields=["provider", "provider_message_id"],
                 condition=Q(message__isnull=True),

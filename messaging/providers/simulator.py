@@ -18,8 +18,9 @@ reserved test numbers below force each outcome (as Twilio's magic numbers do):
 | +15005550008  | delivered, then the person replies STOP                   |
 | +15005550009  | undelivered: unknown error (30008)                        |
 
-Every call that reaches the simulator is appended to SIMULATOR_SEND_LOG (by
-default var/simulator-sends.log; off when empty): the provider's own record of
+Every call that reaches the simulator is recorded in SIMULATOR_SEND_LOG, an
+SQLite file indexed by message uuid and kept for a week (by default
+var/simulator-sends.sqlite3; off when empty): the provider's own record of
 what it was handed. It shows whether any message was sent twice, and it is what
 the simulator looks sends up in when a worker died before storing the answer
 (`sends_received`): unlike Twilio, Telnyx and Bandwidth, it can say that it
@@ -28,12 +29,17 @@ never got a message, which may then be sent again.
 
 import hashlib
 import itertools
+import json
 import os
 import random
+import sqlite3
+import threading
+import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -101,32 +107,75 @@ def outcome_for(phone: str, message_uuid: str) -> str:
     return outcome
 
 
-def send_record(message_uuid: str, reference: str) -> None:
-    """Append one provider call to SIMULATOR_SEND_LOG, if set.
+# The send log keeps a week: a claim is settled within minutes of its
+# worker's death (STUCK_AFTER, swept every minute), and a message queued that
+# long ago has expired (PORTAL_VALIDITY_HOURS), so an older send is never asked
+# about. Every SEND_LOG_PRUNE_EVERY-th send deletes what is older, in index order.
+SEND_LOG_KEEP = timedelta(days=7)
+SEND_LOG_PRUNE_EVERY = 10_000
+SEND_LOG_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS sends (id INTEGER PRIMARY KEY,"
+    " message_uuid TEXT NOT NULL, reference TEXT NOT NULL, at REAL NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS sends_uuid ON sends (message_uuid)",
+    "CREATE INDEX IF NOT EXISTS sends_at ON sends (at)",
+)
+_send_logs = threading.local()
 
-    A single write() to an O_APPEND file: lines from concurrent workers never
-    interleave, and the kernel keeps the line even if the worker is killed the
-    moment after, as a real provider keeps what it was handed.
-    """
+
+def _send_log(path: str | Path) -> sqlite3.Connection:
+    """This process's and thread's connection to the send log (a forked worker opens its own)."""
+    key = (os.getpid(), str(path))
+    if getattr(_send_logs, "key", None) != key:
+        database = sqlite3.connect(path, timeout=30, isolation_level=None)
+        # WAL: workers append side by side. A commit is in the kernel's hands
+        # when it returns, so a worker killed the moment after keeps it, as a
+        # real provider keeps what it was handed; fsync is not needed for that.
+        database.execute("PRAGMA journal_mode=WAL")
+        database.execute("PRAGMA synchronous=NORMAL")
+        for statement in SEND_LOG_SCHEMA:
+            database.execute(statement)
+        _send_logs.key, _send_logs.database = key, database
+    return _send_logs.database
+
+
+def send_record(message_uuid: str, reference: str) -> None:
+    """Record one provider call in SIMULATOR_SEND_LOG (an SQLite file), if set."""
     path = settings.SIMULATOR_SEND_LOG
     if not path:
         return
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, f"{message_uuid} {reference}\n".encode())
-    finally:
-        os.close(fd)
+    database = _send_log(path)
+    row = database.execute(
+        "INSERT INTO sends (message_uuid, reference, at) VALUES (?, ?, ?)",
+        [message_uuid, reference, time.time()],
+    ).lastrowid
+    if row % SEND_LOG_PRUNE_EVERY == 0:
+        cutoff = time.time() - SEND_LOG_KEEP.total_seconds()
+        database.execute("DELETE FROM sends WHERE at < ?", [cutoff])
 
 
-def sends_logged(path: str | Path) -> dict[str, list[str]]:
-    """The references the simulator answered per message uuid, in order (none if no log)."""
-    try:
-        lines = Path(path).read_text().splitlines()
-    except FileNotFoundError:
+def sends_logged(
+    path: str | Path, message_uuids: Iterable[str] | None = None
+) -> dict[str, list[str]]:
+    """The references the simulator answered per message uuid, in order (none if no log).
+
+    Only for the uuids given, found by index; every uuid when None (reports).
+    """
+    if not Path(path).exists():
         return {}
+    database = _send_log(path)
+    if message_uuids is None:
+        rows = database.execute(
+            "SELECT message_uuid, reference FROM sends ORDER BY id"
+        ).fetchall()
+    else:
+        # One parameter however many uuids (SQLite limits their number).
+        rows = database.execute(
+            "SELECT message_uuid, reference FROM sends WHERE message_uuid IN"
+            " (SELECT value FROM json_each(?)) ORDER BY id",
+            [json.dumps(list(message_uuids))],
+        ).fetchall()
     logged: dict[str, list[str]] = {}
-    for line in lines:
-        message_uuid, _, reference = line.partition(" ")
+    for message_uuid, reference in rows:
         logged.setdefault(message_uuid, []).append(reference)
     return logged
 
@@ -172,7 +221,9 @@ class SimulatorProvider(Provider):
         """
         if not settings.SIMULATOR_SEND_LOG:
             return None
-        logged = sends_logged(settings.SIMULATOR_SEND_LOG)
+        logged = sends_logged(
+            settings.SIMULATOR_SEND_LOG, [one.message_uuid for one in outgoing]
+        )
         return {
             one.message_uuid: self._answer(one, logged[one.message_uuid][0])
             for one in outgoing

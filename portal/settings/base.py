@@ -232,7 +232,7 @@ SIMULATOR_RECEIPT_DELAY = env.int("SIMULATOR_RECEIPT_DELAY", default=3)
 SIMULATOR_SEED = env.int("SIMULATOR_SEED", default=0)
 # The simulator's own record of each send, where it looks sends up (off when empty).
 SIMULATOR_SEND_LOG = env(
-    "SIMULATOR_SEND_LOG", default=str(VAR_DIR / "simulator-sends.log")
+    "SIMULATOR_SEND_LOG", default=str(VAR_DIR / "simulator-sends.sqlite3")
 )
 
 # Requests per API token (DRF's "N/second|minute|hour|day"); over it, 429 with

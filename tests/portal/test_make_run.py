@@ -176,7 +176,7 @@ def test_make_run_serves_a_portal_where_a_launched_campaign_is_sent(make_run):
     ).fetchone()[0]
     assert len(messages) == leads
     # and the simulator was handed each message once, none twice
-    sends = sends_recorded(var / "simulator-sends.log")
+    sends = sends_recorded(var / "simulator-sends.sqlite3")
     for uuid, status in messages:
         times = sends[_dashed(uuid)]
         assert times == (1 if status in HANDED_OVER else 0) or (

@@ -127,7 +127,9 @@ def lead_import_run(
         _import_file(imp, progress)
     except Exception as exc:  # whatever went wrong is shown, never left running
         logger.exception("campaigns.import.failed", extra={"import_id": imp.pk})
-        imp.status, imp.failure_reason = LeadImport.Status.FAILED, _failure_reason(exc)
+        # The reason may quote the file, and PostgreSQL text holds no NUL byte.
+        reason = _failure_reason(exc).replace("\x00", "")
+        imp.status, imp.failure_reason = LeadImport.Status.FAILED, reason
         imp.finished_at = timezone.now()
         imp.save(
             update_fields=["status", "failure_reason", "finished_at", "updated_at"]

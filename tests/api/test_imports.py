@@ -96,6 +96,8 @@ def test_reimport_creates_no_duplicates(account, tmp_path):
         (b"", "empty"),
         (b"PK\x03\x04\x00\x00binary", "not a CSV"),
         (b"name,email\nAnn,a@example.org\n", "No phone column"),
+        # The reason quotes the header; PostgreSQL would refuse its NUL byte.
+        (b"na\x00me,email\nAnn,a@example.org\n", "Columns found: name, email"),
     ],
 )
 def test_unreadable_file_fails_with_one_message(account, tmp_path, data, message):

@@ -127,14 +127,18 @@ def lead_import_run(
         _import_file(imp, progress)
     except Exception as exc:  # whatever went wrong is shown, never left running
         logger.exception("campaigns.import.failed", extra={"import_id": imp.pk})
-        # The reason may quote the file, and PostgreSQL text holds no NUL byte.
-        reason = _failure_reason(exc).replace("\x00", "")
+        reason = _storable(_failure_reason(exc))
         imp.status, imp.failure_reason = LeadImport.Status.FAILED, reason
         imp.finished_at = timezone.now()
         imp.save(
             update_fields=["status", "failure_reason", "finished_at", "updated_at"]
         )
     return imp
+
+
+def _storable(text: str) -> str:
+    """Show a NUL byte quoted from the file as a visible sign; PostgreSQL stores no NUL."""
+    return text.replace("\x00", "\u2400")
 
 
 def _failure_reason(exc: Exception) -> str:
@@ -158,7 +162,8 @@ def _import_file(imp: LeadImport, progress: Callable[[int, int], None] | None) -
     def report(errors: list[dict]) -> None:
         imp.rows_failed += len(errors)
         room = MAX_ERROR_LINES - len(imp.errors)
-        imp.errors.extend(sorted(errors, key=lambda e: e["row"])[: max(room, 0)])
+        kept = sorted(errors, key=lambda e: e["row"])[: max(room, 0)]
+        imp.errors.extend({**e, "value": _storable(e["value"])} for e in kept)
 
     batch: list[tuple[int, str, str, dict]] = []
     bad: list[dict] = []

@@ -17,6 +17,8 @@ import yaml
 from django.conf import settings
 from django.core.management import get_commands
 
+from tests.conftest import need
+
 DEPLOY = Path(settings.BASE_DIR) / "deploy"
 COMPOSE = DEPLOY / "docker-compose.yml"
 SERVICES = {"postgres", "redis", "migrate", "web", "beat"} | {
@@ -117,7 +119,10 @@ def compose_command() -> list[str]:
         return ["docker", "compose"]
     if shutil.which("docker-compose"):
         return ["docker-compose"]
-    pytest.skip("neither `docker compose` nor `docker-compose` is installed")
+    need(
+        False,
+        "needs `docker compose` or `docker-compose` (apt-get install docker-compose)",
+    )
 
 
 def compose_config(env: dict[str, str]) -> subprocess.CompletedProcess:

@@ -1,7 +1,9 @@
-"""Creating a PostgreSQL database by URL: the benchmarks build their own."""
+"""PostgreSQL helpers: a database by URL (for the benchmarks) and the updated_at trigger."""
 
 import os
 import sys
+
+from django.db.migrations import RunPython
 
 
 def database_create(url: str) -> None:
@@ -62,3 +64,19 @@ def touch_updated_at_sql(table: str) -> tuple[list[str], list[str]]:
         "FOR EACH ROW EXECUTE FUNCTION portal_touch_updated_at()",
     ]
     return forward, [f"DROP TRIGGER IF EXISTS {trigger} ON {table}"]
+
+
+def touch_updated_at_operation(tables: list[str]) -> RunPython:
+    """A migration step that installs (and on reverse drops) the trigger, on PostgreSQL only."""
+
+    def run(schema_editor, forward: bool) -> None:
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        for table in tables:
+            for sql in touch_updated_at_sql(table)[0 if forward else 1]:
+                schema_editor.execute(sql)
+
+    return RunPython(
+        lambda apps, schema_editor: run(schema_editor, True),
+        lambda apps, schema_editor: run(schema_editor, False),
+    )

@@ -4,24 +4,7 @@
 
 from django.db import migrations, models
 
-from portal.postgres import touch_updated_at_sql
-
-TABLES = ['messaging_message', 'messaging_optout']
-
-
-def install_triggers(apps, schema_editor) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        for table in TABLES:
-            for sql in touch_updated_at_sql(table)[0]:
-                schema_editor.execute(sql)
-
-
-def drop_triggers(apps, schema_editor) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        for table in TABLES:
-            for sql in touch_updated_at_sql(table)[1]:
-                schema_editor.execute(sql)
-
+from portal.postgres import touch_updated_at_operation
 
 class Migration(migrations.Migration):
 
@@ -44,5 +27,5 @@ class Migration(migrations.Migration):
             model_name='optout',
             index=models.Index(fields=['account', 'updated_at', 'id'], name='optout_feed_account_updated'),
         ),
-        migrations.RunPython(install_triggers, drop_triggers),
+        touch_updated_at_operation(['messaging_message', 'messaging_optout']),
     ]

@@ -48,7 +48,9 @@ class ReplyForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["sender"].choices = [(s.pk, str(s)) for s in senders]
         self.fields["sender"].initial = initial_sender.pk if initial_sender else None
-        if len(senders) == 1:  # nothing to choose
+        # With one sender there is nothing to choose: the page names it instead.
+        self.only_sender = senders[0] if len(senders) == 1 else None
+        if self.only_sender:
             self.fields["sender"].widget = forms.HiddenInput()
 
 

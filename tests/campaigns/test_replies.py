@@ -94,3 +94,19 @@ def test_reply_goes_from_the_sender_the_lead_texted(account):
     assert reply_sender_default(lead=lead, senders=[first, texted]) == first
     text_from(lead, sender=texted)
     assert reply_sender_default(lead=lead, senders=[first, texted]) == texted
+
+
+def test_inbox_reads_the_received_texts_by_their_index(account, postgres):
+    from django.db import connection
+
+    lead = factories.LeadFactory(account=account)
+    text_from(lead)
+    query = inbox_list(account_ids=[account.pk])[:50]
+    with connection.cursor() as cursor:
+        # A tiny table is cheaper to scan: ask which index the plan would use.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        sql, params = query.query.sql_with_params()
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "msg_inbound_account_created" in plan, plan
+    assert "msg_account_phone" in plan, plan

@@ -127,6 +127,7 @@ def register() -> None:
             template="campaigns/widgets/inbox.html",
             order=15,
             context=inbox_context,
+            help_template="campaigns/widgets/inbox_help.html",
         )
     )
     widget_register(

@@ -1,5 +1,7 @@
 """Replies on the portal: the conversation's reply box, the inbox and its dashboard count."""
 
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from django.urls import reverse
@@ -145,6 +147,28 @@ def test_dashboard_counts_the_waiting_leads_and_links_the_inbox(
     assert 'id="widget-inbox"' in html
     assert '<strong class="inbox-count">2</strong> leads are waiting' in html
     assert reverse(INBOX) in html
+
+
+def test_dashboard_help_explains_the_inbox(portal_client):
+    html = portal_client.get(reverse("portal:index")).content.decode()
+    assert "Inbox: replies waiting for an answer" in html
+    assert "nothing was sent to them since" in html
+
+
+def test_conversation_shows_times_in_the_accounts_time_zone(
+    portal_client, account, waiting
+):
+    account.time_zone = "America/New_York"
+    account.save(update_fields=["time_zone"])
+    response = portal_client.get(_conversation(waiting))
+    html = response.content.decode()
+    received = response.context["timeline"][-1]["message"].created_at
+    local = received.astimezone(ZoneInfo("America/New_York"))
+    assert "Times in the America/New_York time zone." in html
+    assert local.strftime("%Y-%m-%d %H:%M") in html
+    inbox = portal_client.get(reverse(INBOX)).content.decode()
+    assert "Received (America/New_York)" in inbox
+    assert local.strftime("%Y-%m-%d %H:%M") in inbox
 
 
 def test_dashboard_says_when_no_reply_waits(portal_client, account):

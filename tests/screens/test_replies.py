@@ -202,3 +202,13 @@ def test_inbox_counts_a_campaign_message_after_the_text_as_an_answer(
         status=Status.QUEUED,
     )
     assert portal_client.get(reverse(INBOX)).context["rows"] == []
+
+
+def test_reply_to_another_accounts_lead_is_404_and_sends_nothing(portal_client):
+    stranger = factories.LeadFactory()
+    sender = factories.SenderFactory(account=stranger.account)
+    response = portal_client.post(
+        _conversation(stranger), {"sender": sender.pk, "body": "Hello stranger"}
+    )
+    assert response.status_code == 404
+    assert not Message.objects.filter(body="Hello stranger").exists()

@@ -28,6 +28,7 @@ def queries() -> dict:
     from django.utils import timezone
 
     from campaigns.models import Campaign
+    from campaigns.replies import inbox_list
     from campaigns.selectors import campaign_message_list_for_bucket
     from messaging.api.views import message_list
     from messaging.dispatch import messages_claim_read
@@ -66,6 +67,8 @@ def queries() -> dict:
         "lead_history": Message.objects.filter(
             account=account, phone=newest.phone
         ).order_by("-created_at", "-pk"),
+        # msg_inbound_account_created, then msg_account_phone for each text
+        "inbox_first_page": inbox_list(account_ids=[account.pk])[:50],
         # msg_campaign_status
         "drill_down_error_bucket": campaign_message_list_for_bucket(
             campaign=campaign, bucket=Bucket.ERROR

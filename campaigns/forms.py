@@ -32,6 +32,28 @@ class LeadImportUploadForm(forms.Form):
             self.fields["account"].widget = forms.HiddenInput()
 
 
+class ReplyForm(forms.Form):
+    """A reply to one lead: the text, and which of the account's senders it goes from."""
+
+    sender = forms.TypedChoiceField(coerce=int, label="From")
+    body = forms.CharField(
+        label="Your reply",
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(
+        self, *args, senders: list[Sender], initial_sender: Sender | None, **kwargs
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["sender"].choices = [(s.pk, str(s)) for s in senders]
+        self.fields["sender"].initial = initial_sender.pk if initial_sender else None
+        # With one sender there is nothing to choose: the page names it instead.
+        self.only_sender = senders[0] if len(senders) == 1 else None
+        if self.only_sender:
+            self.fields["sender"].widget = forms.HiddenInput()
+
+
 class FieldDefaultsField(forms.CharField):
     """Defaults for merge fields typed one per line as "field = value"."""
 

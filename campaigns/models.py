@@ -92,6 +92,15 @@ class Lead(TimeStampedModel):
         return full_name(self.first_name, self.last_name)
 
 
+class InboxLead(Lead):
+    """A lead as the inbox lists it: its last text waits for an answer (campaigns.replies)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "unanswered reply"
+        verbose_name_plural = "Inbox"
+
+
 class Campaign(TimeStampedModel):
     """A bulk sequence: one body template sent through one sender to one or more lists."""
 

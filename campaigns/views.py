@@ -15,7 +15,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from campaigns.composer import campaign_compose_check, campaign_test_send
-from campaigns.forms import CampaignForm, LeadImportUploadForm
+from campaigns.forms import CampaignForm, LeadImportUploadForm, ReplyForm
 from campaigns.imports import lead_import_upload
 from campaigns.launch import QUEUE_DOWN_AFTER_LAUNCH, STANDARD_FIELDS, LaunchPreview
 from campaigns.leads import (
@@ -24,7 +24,8 @@ from campaigns.leads import (
     campaign_duplicate,
     campaign_update,
 )
-from campaigns.models import Campaign, LeadImport
+from campaigns.models import Campaign, Lead, LeadImport
+from campaigns.replies import inbox_list, reply_sender_default, reply_senders
 from campaigns.selectors import (
     campaign_bucket_counts,
     campaign_deliveries_over_time,
@@ -36,8 +37,9 @@ from campaigns.selectors import (
 )
 from campaigns.widgets import WIDGET_BUCKETS, campaign_rows
 from messaging.export_jobs import message_export_create
-from messaging.models import ErrorCode, OptOut, OptOutEvent
-from messaging.outbound import SendRefused
+from messaging.models import ErrorCode, Message, OptOut, OptOutEvent
+from messaging.outbound import MAX_BODY_CHARS, SendRefused, message_send
+from messaging.segments import GSM7_BASIC, GSM7_EXTENSION
 from messaging.statuses import BUCKET_MEANING, STATUS_MEANING, Bucket
 from portal.models import Account
 from portal.publishing import QueueUnavailable
@@ -49,6 +51,7 @@ IMPORT_ERRORS_SHOWN = (
     500  # bad rows listed on an import's page; the count says the rest
 )
 HISTORY_LIMIT = 200  # newest entries shown in a lead's timeline
+INBOX_PAGE = 50
 MAX_BAR_WIDTH = 6  # percent of the chart: a lone hour stays a bar, not a slab
 
 NUMBER_ADVICE_TEXT = {
@@ -238,9 +241,70 @@ def campaign_bucket_leads(
     return TemplateResponse(request, "campaigns/bucket_leads.html", context)
 
 
+def _reply_blocked(lead: Lead, opt_out: OptOut | None) -> str:
+    """Why the reply box cannot send, in words; "" when it can."""
+    if opt_out is not None:
+        return "This person opted out: replies cannot be sent to them."
+    if lead.deleted_at is not None:
+        return "This lead was deleted: it can no longer be texted."
+    if lead.suppressed_at is not None:
+        reason = lead.suppressed_reason or "by staff"
+        return f"This lead is suppressed ({reason}): it cannot be texted."
+    return ""
+
+
+def _reply_send(lead: Lead, form: ReplyForm) -> Message | None:
+    """Send the reply the form holds through message_send; refusals go on the form."""
+    if not form.is_valid():
+        return None
+    try:
+        return message_send(
+            account=lead.account,
+            sender_id=form.cleaned_data["sender"],
+            body=form.cleaned_data["body"],
+            lead_id=lead.pk,
+        )
+    except SendRefused as refused:
+        form.add_error(None, f"Not sent. {refused.detail}")
+    except InsufficientCredit:
+        form.add_error(
+            None,
+            f"Not sent: the account has {lead.account.credit_balance} segments of "
+            "credit left, fewer than this reply needs.",
+        )
+    return None
+
+
 def lead_history(request: HttpRequest, model_admin, object_id: str) -> HttpResponse:
-    """Every message to and from the lead and every opt-out/opt-in, newest first."""
+    """The conversation with a lead, oldest first, and a box to reply to it.
+
+    Every message to and from the lead and every opt-out/opt-in; the reply is
+    sent by message_send, which refuses an opted-out or suppressed number.
+    """
     lead = model_admin.get_object(request, object_id)
+    opt_out = OptOut.objects.filter(
+        account_id=lead.account_id, phone=lead.phone
+    ).first()
+    blocked = _reply_blocked(lead, opt_out)
+    senders = list(reply_senders(account=lead.account))
+    form = ReplyForm(
+        request.POST if request.method == "POST" else None,
+        senders=senders,
+        initial_sender=reply_sender_default(lead=lead, senders=senders),
+    )
+    if request.method == "POST":
+        message = _reply_send(lead, form)
+        if message is not None:
+            messages.success(
+                request,
+                ngettext(
+                    "Reply queued (%d segment): its status shows in the conversation.",
+                    "Reply queued (%d segments): its status shows in the conversation.",
+                    message.segments,
+                )
+                % message.segments,
+            )
+            return HttpResponseRedirect(f"{request.path}#message-{message.pk}")
     sms = list(lead_message_list(lead=lead)[:HISTORY_LIMIT])
     events = list(
         OptOutEvent.objects.filter(account_id=lead.account_id, phone=lead.phone)
@@ -256,10 +320,9 @@ def lead_history(request: HttpRequest, model_admin, object_id: str) -> HttpRespo
         }
         for m in sms
     ] + [{"kind": "opt", "at": e.created_at, "event": e} for e in events]
+    # The newest entries, read as a conversation: oldest first, the reply box last.
     timeline.sort(key=lambda item: item["at"], reverse=True)
-    opt_out = OptOut.objects.filter(
-        account_id=lead.account_id, phone=lead.phone
-    ).first()
+    timeline = timeline[:HISTORY_LIMIT][::-1]
     last_error = next((m.error for m in sms if m.error_id), None)
     advice = None
     if opt_out:
@@ -269,14 +332,36 @@ def lead_history(request: HttpRequest, model_admin, object_id: str) -> HttpRespo
     context = _context(
         model_admin,
         request,
-        title=f"History of {lead}",
+        title=f"Conversation with {lead}",
         lead=lead,
-        timeline=timeline[:HISTORY_LIMIT],
+        timeline=timeline,
         opt_out=opt_out,
         advice=advice,
         last_error=last_error,
+        form=form,
+        reply_blocked=blocked
+        or ("" if senders else "The account has no active sender to reply from."),
+        credit=lead.account.credit_balance,
+        max_body_chars=MAX_BODY_CHARS,
+        gsm7_chars="".join(sorted(GSM7_BASIC)),
+        gsm7_extension="".join(sorted(GSM7_EXTENSION)),
     )
     return TemplateResponse(request, "campaigns/lead_history.html", context)
+
+
+def inbox(request: HttpRequest, model_admin) -> HttpResponse:
+    """Leads waiting for an answer: their last text is newer than anything sent to them."""
+    rows = inbox_list(account_ids=request_account_ids(request))
+    page = Paginator(rows, INBOX_PAGE).get_page(request.GET.get("page"))
+    leads = Lead.objects.in_bulk([m.inbox_lead_id for m in page])
+    context = _context(
+        model_admin,
+        request,
+        title="Inbox: replies waiting for an answer",
+        page=page,
+        rows=[{"message": m, "lead": leads[m.inbox_lead_id]} for m in page],
+    )
+    return TemplateResponse(request, "campaigns/inbox.html", context)
 
 
 def lead_import_upload_view(request: HttpRequest, model_admin) -> HttpResponse:

@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from campaigns.models import Campaign
+from campaigns.replies import inbox_list
 from campaigns.selectors import (
     campaign_bucket_counts,
     campaign_error_counts,
@@ -114,7 +115,21 @@ def bulk_sequences_context(request: HttpRequest, accounts: QuerySet[Account]) ->
     }
 
 
+def inbox_context(request: HttpRequest, accounts: QuerySet[Account]) -> dict:
+    return {"waiting": inbox_list(account_ids=accounts).count()}
+
+
 def register() -> None:
+    widget_register(
+        Widget(
+            id="inbox",
+            title="Inbox",
+            template="campaigns/widgets/inbox.html",
+            order=15,
+            context=inbox_context,
+            help_template="campaigns/widgets/inbox_help.html",
+        )
+    )
     widget_register(
         Widget(
             id="bulk_sequences",

@@ -206,6 +206,15 @@ class Message(TimeStampedModel):
             ),
             # A lead's history: every message to and from its number.
             models.Index(fields=["account", "phone"], name="msg_account_phone"),
+            # The inbox (campaigns.replies.inbox_list): an account's texts
+            # received, newest first; partial, as inbound messages are few
+            # among the campaigns' millions and the SMS log's index would
+            # read every outbound one to find them.
+            models.Index(
+                fields=["account", "created_at", "id"],
+                condition=Q(direction="inbound"),
+                name="msg_inbound_account_created",
+            ),
             # The sweeps' in-flight messages, partial so that a final message
             # (almost all of them) has no entry: a status change writes at most
             # one of them and they stay small enough to be cached.

@@ -160,3 +160,34 @@
     later();
   });
 })();
+
+// The reply box: characters and segments while you type, by the rule of
+// messaging/segments.py (its GSM-7 characters come from the page).
+(function () {
+  "use strict";
+  var facts = document.getElementById("reply-facts");
+  var box = document.querySelector(".reply-form textarea");
+  if (!facts || !box) return;
+  var basic = facts.dataset.gsm7 || "";
+  var extension = facts.dataset.gsm7Extension || "";
+  var out = facts.querySelector(".reply-count");
+  function count() {
+    var text = box.value;
+    var gsm = true;
+    var units = 0;
+    for (var i = 0; i < text.length; i++) {
+      var c = text.charAt(i);
+      if (extension.indexOf(c) >= 0) units += 2;
+      else if (basic.indexOf(c) >= 0) units += 1;
+      else gsm = false;
+    }
+    if (!gsm) units = text.length; // UTF-16 code units, as providers count UCS-2
+    var single = gsm ? 160 : 70;
+    var part = gsm ? 153 : 67;
+    var segments = units === 0 ? 0 : units <= single ? 1 : Math.ceil(units / part);
+    out.textContent = text.length + " characters, " + segments + " segment" + (segments === 1 ? "" : "s") +
+      " (" + (gsm ? "GSM-7" : "UCS-2: emoji or special characters") + ").";
+  }
+  box.addEventListener("input", count);
+  count();
+})();

@@ -387,13 +387,13 @@ def test_a_campaign_launched_from_its_page_runs_to_its_end_while_you_watch(
 SCREENS = Path("/work/screens-composer")
 
 
-def _shot(page, name: str) -> None:
-    """Keep a screenshot in test-artifacts/ (and where the composer's review reads them)."""
+def _shot(page, name: str, screens: Path = SCREENS) -> None:
+    """Keep a screenshot in test-artifacts/ (and where a review reads them)."""
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
-    if SCREENS.parent.is_dir() and os.access(SCREENS.parent, os.W_OK):
-        SCREENS.mkdir(exist_ok=True)
-        page.screenshot(path=str(SCREENS / name), full_page=True)
+    if screens.parent.is_dir() and os.access(screens.parent, os.W_OK):
+        screens.mkdir(exist_ok=True)
+        page.screenshot(path=str(screens / name), full_page=True)
 
 
 def test_compose_check_test_send_launch_and_cancel_a_campaign(page, live_server, data):
@@ -485,3 +485,54 @@ def test_compose_check_test_send_launch_and_cancel_a_campaign(page, live_server,
     page.locator(".messagelist").get_by_text("Canceled:").wait_for()
     campaign.refresh_from_db()
     assert campaign.state == Campaign.State.CANCELED
+
+
+def test_reply_to_a_lead_from_the_inbox_with_the_keyboard(page, live_server, data):
+    from tests.campaigns.test_replies import sent_to, text_from
+
+    # given a lead who answered a campaign's text
+    account, sender = data["campaign"].account, data["campaign"].sender
+    lead = factories.LeadFactory(account=account, first_name="Ada", last_name="Byron")
+    sent_to(lead, minutes_ago=30, sender=sender)
+    text_from(lead, minutes_ago=5, body="Can I bring a friend?", sender=sender)
+    screens = Path("/work/screens-replies")
+    _login(page, live_server, data["user"])
+
+    # the dashboard counts it and opens the inbox
+    widget = page.locator("#widget-inbox")
+    assert "1 lead is waiting for an answer" in widget.inner_text()
+    _shot(page, "dashboard-inbox.png", screens)
+    widget.locator("a").first.click()
+    page.wait_for_url("**/campaigns/inboxlead/")
+    row = page.locator(f'tr[data-lead="{lead.pk}"]')
+    assert "Can I bring a friend?" in row.inner_text()
+    _shot(page, "inbox.png", screens)
+
+    # the conversation: the campaign's text, then theirs
+    row.locator("th a").click()
+    page.wait_for_url(f"**/campaigns/lead/{lead.pk}/change/")
+    items = page.locator(".timeline-item")
+    assert "To the lead" in items.nth(0).inner_text()
+    assert "From the lead" in items.nth(1).inner_text()
+    assert f"From {sender}" in page.locator(".reply-form").inner_text()
+
+    # reply with the keyboard: type, Tab to Send, Enter
+    page.locator(".reply-form textarea").focus()
+    page.keyboard.type("Of course, see you both Sunday!")
+    assert "31 characters, 1 segment" in page.locator("#reply-facts").inner_text()
+    _shot(page, "conversation-typing.png", screens)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Send reply"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=Reply queued (1 segment)")
+    last = page.locator(".timeline-item").last
+    assert "Of course, see you both Sunday!" in last.inner_text()
+    assert "One-off message" in last.inner_text()
+    assert last.locator(".status").count() == 1
+    _shot(page, "conversation.png", screens)
+
+    # and the lead has left the inbox
+    page.goto(f"{live_server.url}/campaigns/inboxlead/")
+    assert page.locator(f'tr[data-lead="{lead.pk}"]').count() == 0
+    assert "No replies waiting" in page.content()
+    _shot(page, "inbox-empty.png", screens)

@@ -68,7 +68,7 @@ def test_dashboard_empty_states(portal_client):
 
 def test_gear_menu_hides_and_shows_a_widget(portal_client, member):
     url = reverse("portal:dashboard-preferences")
-    response = portal_client.post(url, {"shown": ["recent_errors", "credit"]})
+    response = portal_client.post(url, {"shown": ["inbox", "recent_errors", "credit"]})
     assert response.status_code == 302
     assert DashboardPreference.objects.get(user=member).hidden_widgets == [
         "bulk_sequences"
@@ -76,7 +76,9 @@ def test_gear_menu_hides_and_shows_a_widget(portal_client, member):
     html = portal_client.get(reverse("portal:index")).content.decode()
     assert 'id="widget-bulk_sequences"' not in html
     assert 'value="bulk_sequences">' in html  # still offered, unchecked
-    portal_client.post(url, {"shown": ["bulk_sequences", "recent_errors", "credit"]})
+    portal_client.post(
+        url, {"shown": ["bulk_sequences", "inbox", "recent_errors", "credit"]}
+    )
     html = portal_client.get(reverse("portal:index")).content.decode()
     assert 'id="widget-bulk_sequences"' in html
 

@@ -15,6 +15,7 @@ from campaigns.forms import LeadForm
 from campaigns.leads import LeadExists, lead_create, lead_delete, lead_update
 from campaigns.models import Lead
 from campaigns.selectors import lead_list_counts, lead_list_members
+from messaging.models import OptOut
 from portal.models import Account
 from portal.sites import request_account_ids
 
@@ -79,6 +80,10 @@ def lead_edit(
         title=f"Edit {lead}" if lead else "Add a lead",
         lead=lead,
         form=form,
+        opted_out=lead is not None
+        and OptOut.objects.filter(
+            account_id=lead.account_id, phone=lead.phone
+        ).exists(),
     )
     return TemplateResponse(request, "campaigns/lead_form.html", context)
 

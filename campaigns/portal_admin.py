@@ -162,6 +162,11 @@ class LeadPortalAdmin(PhoneSearchMixin, PortalModelAdmin):
     def add_view(self, request, form_url="", extra_context=None):
         return lead_pages.lead_edit(request, model_admin=self)
 
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(
+            request, {"title": "Leads", **(extra_context or {})}
+        )
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         return views.lead_history(request, model_admin=self, object_id=object_id)
 

@@ -191,7 +191,8 @@ class OptOutPortalAdmin(
 ):
     """The account's opt-out list: search it, opt a number out or in by hand, import a file."""
 
-    list_display = ["phone", "source_label", "detail", "created_at"]
+    list_display = ["phone", "source_label", "detail", "opted_out_at"]
+    list_display_links = None  # nothing to open: the audit is on the lead's history
     list_filter = [OptOutSourceFilter]
     search_fields = ["phone"]
     ordering = ["-created_at", "-pk"]
@@ -204,6 +205,16 @@ class OptOutPortalAdmin(
     @admin.display(description="Why", ordering="source")
     def source_label(self, opt_out: OptOut) -> str:
         return dict(OptOutEvent.Source.choices).get(opt_out.source, opt_out.source)
+
+    @admin.display(description="Opted out", ordering="created_at")
+    def opted_out_at(self, opt_out: OptOut):
+        return opt_out.created_at
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        return super().changelist_view(
+            request,
+            {"title": "Opt-outs: numbers no campaign texts", **(extra_context or {})},
+        )
 
     def get_urls(self):
         return [

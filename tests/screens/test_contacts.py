@@ -277,3 +277,11 @@ def test_opt_out_import_opts_out_each_number_and_names_bad_rows(
     }
     event = OptOutEvent.objects.get()
     assert (event.phone, event.actor) == ("+12025550143", member)
+
+
+def test_lead_edit_says_when_the_number_is_opted_out(portal_client, account):
+    lead = factories.LeadFactory(account=account)
+    url = reverse("portal:campaigns_lead_edit", args=[lead.pk])
+    assert "This number is opted out" not in portal_client.get(url).content.decode()
+    OptOut.objects.create(account=account, phone=lead.phone, source="keyword")
+    assert "This number is opted out" in portal_client.get(url).content.decode()

@@ -62,8 +62,14 @@ def lead_update(*, lead: Lead, lists=None, **data) -> Lead:
 
 def lead_delete(*, lead: Lead) -> None:
     """Soft-delete: campaigns keep counting it under "Deleted leads"."""
-    Lead.objects.filter(pk=lead.pk, deleted_at__isnull=True).update(
-        deleted_at=timezone.now(), updated_at=timezone.now()
+    leads_delete(lead_ids=[lead.pk])
+
+
+def leads_delete(*, lead_ids: Iterable[int] | QuerySet) -> int:
+    """Soft-delete the leads among lead_ids in one UPDATE; return how many were live."""
+    now = timezone.now()
+    return Lead.objects.filter(pk__in=lead_ids, deleted_at__isnull=True).update(
+        deleted_at=now, updated_at=now
     )
 
 

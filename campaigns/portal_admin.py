@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 
 from campaigns import lead_pages, views
 from campaigns.forms import LeadListChoiceForm
-from campaigns.leads import leads_add_to_list, leads_remove_from_list
+from campaigns.leads import leads_add_to_list, leads_delete, leads_remove_from_list
 from campaigns.models import Campaign, Lead, LeadImport, LeadList
 from portal.sites import (
     PhoneSearchMixin,
@@ -111,7 +111,7 @@ class LeadPortalAdmin(PhoneSearchMixin, PortalModelAdmin):
     list_display_links = None  # a lead's page is its history; Edit is a column
     list_filter = [LeadListFilter]
     search_fields = ["phone", "first_name", "last_name"]
-    actions = ["add_to_list", "remove_from_list"]
+    actions = ["add_to_list", "remove_from_list", "delete_leads"]
 
     @admin.display(description="Lead", ordering="first_name")
     def name_link(self, lead: Lead) -> str:
@@ -170,6 +170,23 @@ class LeadPortalAdmin(PhoneSearchMixin, PortalModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         return views.lead_history(request, model_admin=self, object_id=object_id)
 
+    def _action_page(self, request, queryset, **context):
+        """The page an action shows before it acts: the selection, and what to confirm."""
+        return TemplateResponse(
+            request,
+            "campaigns/lead_action.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "leads": queryset[:LIST_ACTION_NAMED],
+                "count": queryset.count(),
+                "action": request.POST["action"],
+                "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+                "select_across": request.POST.get("select_across", "0"),
+                **context,
+            },
+        )
+
     def _membership(self, request, queryset, *, service, title: str, done: str):
         """The list actions: choose one of the user's lists, then apply the service."""
         form = LeadListChoiceForm(
@@ -182,26 +199,33 @@ class LeadPortalAdmin(PhoneSearchMixin, PortalModelAdmin):
             self.message_user(
                 request,
                 ngettext(
-                    "%(n)d lead %(done)s %(list)s.", "%(n)d leads %(done)s %(list)s.", n
+                    "%(n)d lead %(done)s %(list)s.",
+                    "%(n)d leads %(done)s %(list)s.",
+                    n,
                 )
                 % {"n": n, "done": done, "list": lead_list.name},
             )
             return None
-        return TemplateResponse(
-            request,
-            "campaigns/lead_list_action.html",
-            {
-                **self.admin_site.each_context(request),
-                "opts": self.opts,
-                "title": title,
-                "form": form,
-                "leads": queryset[:LIST_ACTION_NAMED],
-                "count": queryset.count(),
-                "action": request.POST["action"],
-                "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
-                "select_across": request.POST.get("select_across", "0"),
-            },
+        return self._action_page(request, queryset, title=title, form=form)
+
+    @admin.action(description="Delete selected leads…")
+    def delete_leads(self, request, queryset):
+        if "apply" not in request.POST:
+            return self._action_page(
+                request,
+                queryset,
+                title="Delete leads",
+                note="They will no longer be texted and leave the leads page. Their "
+                "messages and history stay, and campaigns already launched count them "
+                'under "Deleted leads". This cannot be undone here; adding a lead '
+                "with the same number later brings it back.",
+                danger=True,
+            )
+        n = leads_delete(lead_ids=queryset.values("pk"))
+        self.message_user(
+            request, ngettext("%d lead deleted.", "%d leads deleted.", n) % n
         )
+        return None
 
     @admin.action(description="Add selected leads to a list…")
     def add_to_list(self, request, queryset):

@@ -4,7 +4,12 @@ import pytest
 
 from django.utils import timezone
 
-from campaigns.leads import lead_delete, leads_add_to_list, leads_remove_from_list
+from campaigns.leads import (
+    lead_delete,
+    leads_add_to_list,
+    leads_delete,
+    leads_remove_from_list,
+)
 from campaigns.models import Lead
 from campaigns.selectors import lead_list_counts
 from messaging.models import OptOut
@@ -70,3 +75,12 @@ def test_lead_list_counts_members_opted_out_and_deleted(account):
         "opted_out": 1,
         "deleted": 1,
     }
+
+
+def test_leads_delete_is_soft_and_counts_only_live_leads(account):
+    leads = factories.LeadFactory.create_batch(3, account=account)
+    lead_delete(lead=leads[0])
+    deleted_at = Lead.objects.get(pk=leads[0].pk).deleted_at
+    assert leads_delete(lead_ids=[lead.pk for lead in leads[:2]]) == 1
+    assert Lead.objects.get(pk=leads[0].pk).deleted_at == deleted_at  # kept
+    assert Lead.objects.filter(deleted_at__isnull=True).get() == leads[2]

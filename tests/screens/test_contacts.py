@@ -285,3 +285,38 @@ def test_lead_edit_says_when_the_number_is_opted_out(portal_client, account):
     assert "This number is opted out" not in portal_client.get(url).content.decode()
     OptOut.objects.create(account=account, phone=lead.phone, source="keyword")
     assert "This number is opted out" in portal_client.get(url).content.decode()
+
+
+def test_delete_action_asks_then_soft_deletes_the_selection(portal_client, account):
+    leads = factories.LeadFactory.create_batch(3, account=account)
+    response = _action(portal_client, "delete_leads", leads[:2])
+    assert response.status_code == 200
+    assert "Deleted leads" in response.content.decode()  # says what it means
+    assert not Lead.objects.filter(deleted_at__isnull=False).exists()
+    response = _action(portal_client, "delete_leads", leads[:2], apply="1")
+    assert response.status_code == 302
+    assert set(Lead.objects.filter(deleted_at__isnull=False)) == set(leads[:2])
+
+
+def test_add_to_list_with_every_lead_of_a_search_selected(portal_client, account):
+    # given: "select all 2 leads" on a search that finds two of three
+    lead_list = factories.LeadListFactory(account=account)
+    found = [
+        factories.LeadFactory(account=account, last_name="Smith") for _ in range(2)
+    ]
+    factories.LeadFactory(account=account, last_name="Jones")
+    # when
+    response = portal_client.post(
+        reverse("portal:campaigns_lead_changelist") + "?q=Smith",
+        {
+            "action": "add_to_list",
+            ACTION_CHECKBOX_NAME: [found[0].pk],
+            "select_across": "1",
+            "index": 0,
+            "apply": "1",
+            "lead_list": lead_list.pk,
+        },
+    )
+    # then
+    assert response.status_code == 302
+    assert set(lead_list.leads.all()) == set(found)

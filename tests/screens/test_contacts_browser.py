@@ -7,7 +7,6 @@ import pytest
 from campaigns.models import Lead
 from messaging.models import OptOutEvent
 from tests import factories
-from tests.screens.test_browser import chromium, page  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -19,7 +18,7 @@ def _shot(tab, name: str) -> None:
         tab.screenshot(path=str(SCREENS / name), full_page=True)
 
 
-def test_add_a_lead_list_it_opt_it_out_and_find_it(page, live_server):  # noqa: F811
+def test_add_a_lead_list_it_opt_it_out_and_find_it(page, live_server):
     # given: a member of an account with one list
     account = factories.AccountFactory()
     user = factories.MembershipFactory(account=account).user

@@ -3,15 +3,15 @@
 from django import forms
 from django.db.models import Count, QuerySet
 
-from campaigns.models import Campaign, LeadList
+from campaigns.models import Campaign, Lead, LeadList
 from messaging.models import Sender
+from portal.forms import AccountScopedForm, form_phone_to_e164
 from portal.models import Account
 
 
-class LeadImportUploadForm(forms.Form):
+class LeadImportUploadForm(AccountScopedForm):
     """A CSV of leads to import into one of the user's accounts, optionally into a list."""
 
-    account = forms.ModelChoiceField(queryset=Account.objects.none())
     file = forms.FileField(
         label="CSV file",
         help_text="One lead per row with a phone column (Phone, Mobile, ...); any "
@@ -23,13 +23,6 @@ class LeadImportUploadForm(forms.Form):
         label="Add to list",
         help_text="Optional; the list is created if it does not exist.",
     )
-
-    def __init__(self, *args, accounts: QuerySet[Account], **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["account"].queryset = accounts
-        if len(accounts) == 1:  # nothing to choose
-            self.fields["account"].initial = accounts[0]
-            self.fields["account"].widget = forms.HiddenInput()
 
 
 class ReplyForm(forms.Form):
@@ -54,10 +47,14 @@ class ReplyForm(forms.Form):
             self.fields["sender"].widget = forms.HiddenInput()
 
 
-class FieldDefaultsField(forms.CharField):
-    """Defaults for merge fields typed one per line as "field = value"."""
+class FieldLinesField(forms.CharField):
+    """Lead fields typed one per line as "field = value" (a dict of texts)."""
 
     widget = forms.Textarea(attrs={"rows": 3})
+
+    def __init__(self, *, example: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.example = example
 
     def prepare_value(self, value):
         if isinstance(value, dict):
@@ -73,16 +70,15 @@ class FieldDefaultsField(forms.CharField):
             name = name.strip().strip("{}").strip()
             if not sep or not name:
                 raise forms.ValidationError(
-                    f'Line {number}: write "field = value", e.g. "first_name = friend".'
+                    f'Line {number}: write "field = value", e.g. "{self.example}".'
                 )
             defaults[name] = text.strip()
         return defaults
 
 
-class CampaignForm(forms.Form):
+class CampaignForm(AccountScopedForm):
     """The composer: a draft campaign's fields, its choices scoped to the user's accounts."""
 
-    account = forms.ModelChoiceField(queryset=Account.objects.none())
     name = forms.CharField(max_length=200)
     sender = forms.ModelChoiceField(
         queryset=Sender.objects.none(),
@@ -103,7 +99,8 @@ class CampaignForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text="Lead fields in braces are filled in for each lead: Hi {first_name}!",
     )
-    field_defaults = FieldDefaultsField(
+    field_defaults = FieldLinesField(
+        example="first_name = friend",
         required=False,
         label="Defaults for missing fields",
         help_text='One per line, used when a lead lacks the field: "first_name = friend".',
@@ -137,9 +134,7 @@ class CampaignForm(forms.Form):
                 "field_defaults": campaign.field_defaults,
                 "validity_hours": campaign.validity_hours,
             }
-        super().__init__(data, initial=initial)
-        self.fields["account"].queryset = accounts
-        self.single_account = accounts[0] if len(accounts) == 1 else None
+        super().__init__(data, initial=initial, accounts=accounts)
         account_ids = [a.pk for a in accounts]
         self.fields["sender"].queryset = (
             Sender.objects.filter(account__in=account_ids, is_active=True)
@@ -155,22 +150,11 @@ class CampaignForm(forms.Form):
             .order_by("name", "pk")
         )
         self.fields["lists"].label_from_instance = lambda lead_list: (
-            f"{lead_list.name} ({lead_list.lead_count} leads){self._whose(lead_list)}"
+            f"{lead_list.name} ({lead_list.lead_count} leads){self.whose(lead_list)}"
         )
         self.fields["sender"].label_from_instance = lambda sender: (
             f"{sender.name} ({sender.phone_number})" if sender.name else str(sender)
-        ) + self._whose(sender)
-        if self.single_account is not None:  # nothing to choose
-            self.fields["account"].initial = self.single_account.pk
-            self.fields["account"].widget = forms.HiddenInput()
-            self.fields["account"].required = False
-
-    def _whose(self, obj) -> str:
-        """With several accounts, each choice says whose it is."""
-        return "" if self.single_account else f" ({obj.account.name})"
-
-    def clean_account(self) -> Account | None:
-        return self.cleaned_data.get("account") or self.single_account
+        ) + self.whose(sender)
 
     def clean(self) -> dict:
         data = super().clean()
@@ -197,3 +181,90 @@ class CampaignForm(forms.Form):
             "field_defaults": data["field_defaults"],
             "validity_hours": data["validity_hours"],
         }
+
+
+class LeadForm(AccountScopedForm):
+    """A lead as staff type it: the number as people write it, fields, lists."""
+
+    phone = forms.CharField(
+        max_length=40,
+        help_text="As people write it: (202) 555-0021, or +44 20 7946 0018 abroad.",
+    )
+    first_name = forms.CharField(max_length=100, required=False)
+    last_name = forms.CharField(max_length=100, required=False)
+    fields = FieldLinesField(
+        example="city = Boston",
+        required=False,
+        label="Custom fields",
+        help_text='One per line, "field = value"; a message uses it as {city}.',
+    )
+    lists = forms.ModelMultipleChoiceField(
+        queryset=LeadList.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Campaigns sent to these lists text this lead.",
+    )
+
+    def __init__(
+        self, data=None, *, accounts: QuerySet[Account], lead: Lead | None
+    ) -> None:
+        initial = None
+        if lead is not None:
+            initial = {
+                "account": lead.account_id,
+                "phone": lead.phone,
+                "first_name": lead.first_name,
+                "last_name": lead.last_name,
+                "fields": lead.fields,
+                "lists": [lead_list.pk for lead_list in lead.lists.all()],
+            }
+        super().__init__(data, initial=initial, accounts=accounts)
+        self.lead = lead
+        if lead is not None:  # a lead stays in its account
+            self.fields["account"].disabled = True
+        self.fields["lists"].queryset = (
+            LeadList.objects.filter(
+                account__in=[lead.account_id] if lead else [a.pk for a in accounts]
+            )
+            .select_related("account")
+            .order_by("name", "pk")
+        )
+        self.fields["lists"].label_from_instance = lambda lead_list: (
+            f"{lead_list.name}{self.whose(lead_list)}"
+        )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        account = self.lead.account if self.lead else data.get("account")
+        if account is None:
+            return data
+        form_phone_to_e164(self, account=account)
+        if any(
+            lead_list.account_id != account.pk for lead_list in data.get("lists", [])
+        ):
+            self.add_error("lists", "Choose lists of the lead's account.")
+        data["account"] = account
+        return data
+
+    def lead_data(self) -> dict:
+        """The cleaned fields as lead_create and lead_update take them."""
+        data = self.cleaned_data
+        return {
+            "phone": data["phone"],
+            "first_name": data["first_name"],
+            "last_name": data["last_name"],
+            "fields": data["fields"],
+            "lists": list(data["lists"]),
+        }
+
+
+class LeadListChoiceForm(forms.Form):
+    """The list an action adds the selected leads to or takes them out of."""
+
+    lead_list = forms.ModelChoiceField(
+        queryset=LeadList.objects.none(), label="List", empty_label="Choose a list…"
+    )
+
+    def __init__(self, *args, lists: QuerySet[LeadList], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["lead_list"].queryset = lists

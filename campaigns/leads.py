@@ -1,7 +1,10 @@
 """Writes on leads, lead lists and draft campaigns (the API and the portal's composer)."""
 
+from collections.abc import Iterable
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from campaigns.models import Campaign, Lead, LeadList
@@ -59,8 +62,14 @@ def lead_update(*, lead: Lead, lists=None, **data) -> Lead:
 
 def lead_delete(*, lead: Lead) -> None:
     """Soft-delete: campaigns keep counting it under "Deleted leads"."""
-    Lead.objects.filter(pk=lead.pk, deleted_at__isnull=True).update(
-        deleted_at=timezone.now(), updated_at=timezone.now()
+    leads_delete(lead_ids=[lead.pk])
+
+
+def leads_delete(*, lead_ids: Iterable[int] | QuerySet) -> int:
+    """Soft-delete the leads among lead_ids in one UPDATE; return how many were live."""
+    now = timezone.now()
+    return Lead.objects.filter(pk__in=lead_ids, deleted_at__isnull=True).update(
+        deleted_at=now, updated_at=now
     )
 
 
@@ -112,6 +121,45 @@ def campaign_duplicate(
         actor=actor, obj=copy, message=f"Duplicated from {source}", flag=ADDITION
     )
     return copy
+
+
+@transaction.atomic
+def leads_add_to_list(
+    *, lead_list: LeadList, lead_ids: Iterable[int] | QuerySet
+) -> int:
+    """Add the leads among lead_ids of the list's account to it; return how many joined."""
+    joining = list(
+        Lead.objects.filter(
+            pk__in=lead_ids, account_id=lead_list.account_id, deleted_at__isnull=True
+        )
+        .exclude(lists=lead_list)
+        .values_list("pk", flat=True)
+    )
+    membership = Lead.lists.through
+    membership.objects.bulk_create(
+        [membership(lead_id=pk, leadlist_id=lead_list.pk) for pk in joining],
+        ignore_conflicts=True,
+    )
+    # A lead's lists are part of it in the API's change feed.
+    Lead.objects.filter(pk__in=joining).update(updated_at=timezone.now())
+    return len(joining)
+
+
+@transaction.atomic
+def leads_remove_from_list(
+    *, lead_list: LeadList, lead_ids: Iterable[int] | QuerySet
+) -> int:
+    """Take the leads among lead_ids out of the list; return how many left it."""
+    leaving = list(
+        Lead.objects.filter(pk__in=lead_ids, lists=lead_list).values_list(
+            "pk", flat=True
+        )
+    )
+    Lead.lists.through.objects.filter(
+        leadlist_id=lead_list.pk, lead_id__in=leaving
+    ).delete()
+    Lead.objects.filter(pk__in=leaving).update(updated_at=timezone.now())
+    return len(leaving)
 
 
 def lead_list_create(*, account_id: int, name: str) -> LeadList:

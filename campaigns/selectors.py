@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce, TruncHour
 from django.utils import timezone
 
 from campaigns.models import Campaign, Lead
-from messaging.models import ErrorCode, Message, MessageCount
+from messaging.models import ErrorCode, Message, MessageCount, OptOut
 from messaging.statuses import Bucket, Status, rollup, statuses_in
 
 
@@ -193,4 +193,29 @@ def campaign_deliveries_over_time(*, campaign_id: int) -> list[tuple]:
         .values_list("hour")
         .annotate(n=Count("pk"))
         .order_by("hour")
+    )
+
+
+def lead_opted_out() -> Exists:
+    """Whether the outer lead's number is on its account's opt-out list (annotate with it)."""
+    return Exists(
+        OptOut.objects.filter(account=OuterRef("account"), phone=OuterRef("phone"))
+    )
+
+
+def lead_list_counts(*, lead_list_id: int) -> dict[str, int]:
+    """A list's members in one query: all, opted out (not deleted), deleted (still members)."""
+    return Lead.objects.filter(lists=lead_list_id).aggregate(
+        members=Count("pk"),
+        opted_out=Count("pk", filter=Q(lead_opted_out(), deleted_at__isnull=True)),
+        deleted=Count("pk", filter=Q(deleted_at__isnull=False)),
+    )
+
+
+def lead_list_members(*, lead_list_id: int) -> QuerySet[Lead]:
+    """A list's members, deleted ones too, newest first, each annotated opted_out."""
+    return (
+        Lead.objects.filter(lists=lead_list_id)
+        .annotate(opted_out=lead_opted_out())
+        .order_by("-created_at", "-pk")
     )

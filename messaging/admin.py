@@ -15,6 +15,7 @@ from messaging.models import (
     OptOutEvent,
     Sender,
 )
+from messaging.optouts import opt_in_record
 from messaging.providers import PROVIDERS
 from messaging.senders import (
     credentials_help,
@@ -196,26 +197,20 @@ class SenderAdmin(admin.ModelAdmin):
             )
 
 
-@admin.register(OptOut, site=support_site)
-class OptOutAdmin(PhoneSearchMixin, ReadOnlyAdmin):
-    list_display = ["phone", "account", "source", "detail", "created_at"]
-    list_filter = ["source", "created_at"]
-    search_fields = ["phone"]
-    raw_id_fields = ["account"]
-    show_full_result_count = False
-    actions = ["opt_in_selected"]
+class OptInActionMixin:
+    """The audited "opt back in" action of both sites' opt-out lists."""
+
+    opt_in_detail = "Opted in by staff"
 
     # Opt-outs change only through the audited services, never by editing rows.
     @admin.action(description="Opt selected numbers back in (audited)")
     def opt_in_selected(self, request: HttpRequest, queryset) -> None:
-        from messaging.optouts import opt_in_record
-
         done = sum(
             opt_in_record(
                 account_id=account_id,
                 phone=phone,
                 source=OptOutEvent.Source.STAFF,
-                detail="Opted in by support",
+                detail=self.opt_in_detail,
                 actor=request.user,
             )
             for account_id, phone in queryset.values_list("account_id", "phone")
@@ -224,6 +219,17 @@ class OptOutAdmin(PhoneSearchMixin, ReadOnlyAdmin):
             request,
             ngettext("%d number opted in.", "%d numbers opted in.", done) % done,
         )
+
+
+@admin.register(OptOut, site=support_site)
+class OptOutAdmin(OptInActionMixin, PhoneSearchMixin, ReadOnlyAdmin):
+    list_display = ["phone", "account", "source", "detail", "created_at"]
+    list_filter = ["source", "created_at"]
+    search_fields = ["phone"]
+    raw_id_fields = ["account"]
+    show_full_result_count = False
+    actions = ["opt_in_selected"]
+    opt_in_detail = "Opted in by support"
 
 
 @admin.register(OptOutEvent, site=support_site)

@@ -3,11 +3,9 @@
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import ExitStack
 from datetime import datetime, timedelta
-from itertools import islice
-from typing import TypeVar
 
 from django.db import transaction
 from django.db.models import F, OuterRef, QuerySet, Subquery
@@ -30,6 +28,7 @@ from messaging.services import (
     messages_claim_parked_receipts,
 )
 from messaging.statuses import Status
+from portal.bulk import chunked
 from portal.models import Account
 from portal.publishing import task_publish_on_commit
 from portal.services import InsufficientCredit, credit_charge, credit_refund
@@ -70,15 +69,6 @@ CLAIMED_FIELDS = (
     "next_attempt_at",
     "created_at",
 )
-
-T = TypeVar("T")
-
-
-def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    """Split a list or a stream (a server-side cursor) into lists of at most size."""
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
 
 
 def messages_enqueue(*, message_ids: Sequence[int], countdown: int = 0) -> None:

@@ -416,6 +416,7 @@ class OptOut(TimeStampedModel):
     detail = models.CharField(max_length=200, blank=True)
 
     class Meta:
+        verbose_name = "opt-out"
         constraints = [
             models.UniqueConstraint(fields=["account", "phone"], name="optout_unique"),
         ]

@@ -1,17 +1,35 @@
-"""Portal site: the SMS log with a streamed CSV export, and export files with progress."""
+"""Portal site: the SMS log with a streamed CSV export, export files with progress, opt-outs."""
 
-from django.contrib import admin
-from django.http import FileResponse, Http404, HttpRequest, StreamingHttpResponse
+from urllib.parse import urlencode
+
+from django.contrib import admin, messages
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from messaging.admin import OptInActionMixin
 from messaging.export_jobs import ExportNotReady, message_export_file_response
 from messaging.exports import message_export_response
 from messaging.filters import MessageFilterSet
-from messaging.models import Message, MessageExport
+from messaging.forms import OptOutForm, OptOutImportForm
+from messaging.models import Message, MessageExport, OptOut, OptOutEvent
+from messaging.optouts import opt_in_record, opt_out_record, opt_outs_import
 from messaging.statuses import STATUS_MEANING, bucket_of
-from portal.sites import TenantAdminMixin, portal_site, progress_bar
+from portal.models import Account
+from portal.sites import (
+    PhoneSearchMixin,
+    TenantAdminMixin,
+    portal_site,
+    progress_bar,
+    request_account_ids,
+)
 
 LOG_PAGE = 50
 
@@ -152,3 +170,136 @@ class MessageExportPortalAdmin(TenantAdminMixin, admin.ModelAdmin):
             )
         except ExportNotReady as exc:
             raise Http404(exc.detail) from None
+
+
+class OptOutSourceFilter(admin.SimpleListFilter):
+    """Why numbers are opted out, in words (no query for the choices)."""
+
+    title = "why"
+    parameter_name = "source"
+
+    def lookups(self, request, model_admin):
+        return OptOutEvent.Source.choices
+
+    def queryset(self, request, queryset):
+        return queryset.filter(source=self.value()) if self.value() else queryset
+
+
+@admin.register(OptOut, site=portal_site)
+class OptOutPortalAdmin(
+    OptInActionMixin, PhoneSearchMixin, TenantAdminMixin, admin.ModelAdmin
+):
+    """The account's opt-out list: search it, opt a number out or in by hand, import a file."""
+
+    list_display = ["phone", "source_label", "detail", "opted_out_at"]
+    list_display_links = None  # nothing to open: the audit is on the lead's history
+    list_filter = [OptOutSourceFilter]
+    search_fields = ["phone"]
+    ordering = ["-created_at", "-pk"]
+    show_full_result_count = False
+    actions = ["opt_in_selected"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self.admin_site.has_permission(request)
+
+    @admin.display(description="Why", ordering="source")
+    def source_label(self, opt_out: OptOut) -> str:
+        return dict(OptOutEvent.Source.choices).get(opt_out.source, opt_out.source)
+
+    @admin.display(description="Opted out", ordering="created_at")
+    def opted_out_at(self, opt_out: OptOut):
+        return opt_out.created_at
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        return super().changelist_view(
+            request,
+            {"title": "Opt-outs: numbers no campaign texts", **(extra_context or {})},
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="messaging_optout_import",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _accounts(self, request: HttpRequest):
+        return Account.objects.filter(pk__in=request_account_ids(request))
+
+    def _page(self, request: HttpRequest, template: str, **context):
+        return TemplateResponse(
+            request,
+            template,
+            {**self.admin_site.each_context(request), "opts": self.opts, **context},
+        )
+
+    def add_view(self, request: HttpRequest, form_url="", extra_context=None):
+        """Opt a number out, or back in, by hand; the audit keeps who and why."""
+        form = OptOutForm(request.POST or None, accounts=self._accounts(request))
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            opting_in = "_opt_in" in request.POST
+            record = opt_in_record if opting_in else opt_out_record
+            changed = record(
+                account_id=data["account"].pk,
+                phone=data["phone"],
+                source=OptOutEvent.Source.STAFF,
+                detail=data["detail"]
+                or ("Opted in by staff" if opting_in else "Opted out by staff"),
+                actor=request.user,
+            )
+            words = {
+                (False, True): "%s is opted out: it will not be texted.",
+                (False, False): "%s was already opted out.",
+                (True, True): "%s is opted back in: it may be texted again.",
+                (True, False): "%s was not opted out.",
+            }
+            level = messages.SUCCESS if changed else messages.WARNING
+            self.message_user(request, words[opting_in, changed] % data["phone"], level)
+            return HttpResponseRedirect(
+                reverse(f"{self.admin_site.name}:messaging_optout_changelist")
+                + "?"
+                + urlencode({"q": data["phone"]})
+            )
+        return self._page(
+            request,
+            "messaging/optout_form.html",
+            title="Opt a number out or in",
+            form=form,
+        )
+
+    def import_view(self, request: HttpRequest):
+        """Opt out every number of a file; rows that are not numbers are named."""
+        form = OptOutImportForm(
+            request.POST or None,
+            request.FILES or None,
+            accounts=self._accounts(request),
+        )
+        result = None
+        if request.method == "POST" and form.is_valid():
+            account = form.cleaned_data["account"]
+            result = opt_outs_import(
+                account_id=account.pk,
+                region=account.default_country,
+                lines=form.cleaned_data["file"],
+                actor=request.user,
+            )
+            self.message_user(
+                request,
+                result.summary,
+                messages.WARNING if result.rows_failed else messages.SUCCESS,
+            )
+            if not result.rows_failed:
+                return HttpResponseRedirect(
+                    reverse(f"{self.admin_site.name}:messaging_optout_changelist")
+                )
+        return self._page(
+            request,
+            "messaging/optout_import.html",
+            title="Import opt-outs",
+            form=form,
+            result=result,
+        )

@@ -1,10 +1,21 @@
 """Bulk inserts: binary COPY on PostgreSQL, bulk_create elsewhere."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import nullcontext
+from itertools import islice
+from typing import TypeVar
 
 from django.db import connection
 from django.db.models import Model
+
+T = TypeVar("T")
+
+
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Split a list or a stream (a server-side cursor) into lists of at most size."""
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
 def rows_insert(

@@ -12,7 +12,9 @@ from messaging.optouts import (
     keyword_intent,
     opt_in_record,
     opt_out_record,
+    opt_outs_import,
 )
+from tests import factories
 
 
 @pytest.mark.parametrize(
@@ -85,3 +87,31 @@ def test_opt_out_then_in_is_recorded_with_its_source(account):
         .values_list("opted_out", "source")
     )
     assert history == [(True, "keyword"), (False, "staff")]
+
+
+def test_opt_outs_import_reads_numbers_as_typed_once_each_and_audits(db):
+    # given: a header, a number twice, one already opted out, a bad row, a Windows byte
+    account = factories.AccountFactory()
+    user = factories.UserFactory()
+    OptOut.objects.create(account=account, phone="+12025550100", source="keyword")
+    lines = [
+        b"\xef\xbb\xbfNumber;Name\r\n",
+        b"(202) 555-0143;Ada\r\n",
+        b"+1 202 555 0143\r\n",
+        b"202-555-0100\r\n",
+        b"\r\n",
+        b'"call me";Zo\xeb\r\n',
+    ]
+    # when
+    result = opt_outs_import(
+        account_id=account.pk, region="US", lines=lines, actor=user
+    )
+    # then
+    assert (result.added, result.already, result.rows_failed) == (1, 1, 1)
+    assert result.bad_rows == [(6, "call me")]
+    assert result.summary == (
+        "1 number opted out, 1 already opted out, 1 row not a number."
+    )
+    event = OptOutEvent.objects.get()
+    assert (event.phone, event.opted_out, event.actor) == ("+12025550143", True, user)
+    assert OptOut.objects.filter(account=account).count() == 2

@@ -6,7 +6,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.leads import lead_delete
-from messaging.models import OptOutEvent
+from campaigns.models import Lead, LeadList
+from messaging.models import OptOut, OptOutEvent
 from messaging.statuses import Status
 from tests import factories
 from tests.screens.conftest import SPREAD, campaign_with_messages
@@ -20,7 +21,10 @@ BUDGET = {
     "history": 10,  # the conversation: account (credit), senders, default sender
     "sms_log": 5,
     "campaign_list": 5,
-    "lead_list": 5,
+    "lead_list": 6,  # and the account's lists for the list filter
+    "lead_lists": 5,
+    "list_members": 7,
+    "opt_outs": 5,
     "campaign_page": 10,
     "deleted_leads": 6,
 }
@@ -58,6 +62,11 @@ def many(account, sender, error_code):
                 source="keyword",
                 created_at=timezone.now(),
             )
+        # n lists; the first with every lead, deleted or opted out ones too
+        lead_lists = factories.LeadListFactory.create_batch(n, account=account)
+        lead_lists[0].leads.add(*Lead.objects.filter(account=account))
+        for i in range(n):
+            OptOut.objects.create(account=account, phone=f"+1202555{i:04d}")
         return campaign, lead
 
     return build
@@ -73,6 +82,12 @@ def _urls(campaign, lead) -> dict[str, str]:
         "sms_log": reverse("portal:messaging_message_changelist"),
         "campaign_list": reverse("portal:campaigns_campaign_changelist"),
         "lead_list": reverse("portal:campaigns_lead_changelist"),
+        "lead_lists": reverse("portal:campaigns_leadlist_changelist"),
+        "list_members": reverse(
+            "portal:campaigns_leadlist_change",
+            args=[LeadList.objects.filter(account=lead.account).first().pk],
+        ),
+        "opt_outs": reverse("portal:messaging_optout_changelist"),
         "campaign_page": reverse(
             "portal:campaigns_campaign_change", args=[campaign.pk]
         ),

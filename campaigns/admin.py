@@ -1,10 +1,10 @@
 """Support site: leads, lists, lead imports and campaigns."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.template.loader import render_to_string
 from django.utils.translation import ngettext
 
-from campaigns.leads import lead_checked_phone
+from campaigns import leads as lead_services
 from campaigns.models import Campaign, Lead, LeadImport, LeadList
 from campaigns.views import IMPORT_ERRORS_SHOWN
 from portal.sites import (
@@ -22,16 +22,24 @@ class LeadListAdmin(admin.ModelAdmin):
     raw_id_fields = ["account"]
 
 
-class LeadSaveMixin:
-    """A lead saved from a form records whether its number is valid, as the lead services do."""
+class ServiceSaveMixin:
+    """The form's fields (lists included) are saved by the admin's save_through_service.
+
+    It calls a service and returns the saved row, whose id goes back on the
+    admin's object so the add page can redirect to it.
+    """
 
     def save_model(self, request, obj, form, change):
-        obj.checked_phone = lead_checked_phone(obj.phone)
-        super().save_model(request, obj, form, change)
+        data = dict(form.cleaned_data)
+        obj.pk = self.save_through_service(request, obj, data, change).pk
+
+    def save_related(self, request, form, formsets, change):
+        for formset in formsets:  # the many-to-many fields went through the service
+            self.save_formset(request, form, formset, change=change)
 
 
 @admin.register(Lead, site=support_site)
-class LeadAdmin(PhoneSearchMixin, LeadSaveMixin, admin.ModelAdmin):
+class LeadAdmin(PhoneSearchMixin, ServiceSaveMixin, admin.ModelAdmin):
     list_display = [
         "phone",
         "first_name",
@@ -44,20 +52,29 @@ class LeadAdmin(PhoneSearchMixin, LeadSaveMixin, admin.ModelAdmin):
     search_fields = ["phone", "first_name", "last_name"]
     raw_id_fields = ["account"]
     autocomplete_fields = ["lists"]
+    readonly_fields = ["created_at"]
     show_full_result_count = False
+
+    def save_through_service(self, request, obj, data: dict, change: bool) -> Lead:
+        if change:
+            return lead_services.lead_update(lead=obj, **data)
+        account = data.pop("account")
+        return lead_services.lead_create(account_id=account.pk, **data)
 
 
 @admin.register(Campaign, site=support_site)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(ServiceSaveMixin, admin.ModelAdmin):
     actions = ["cancel_selected", "resend_failed", "suppress_permanent"]
     show_full_result_count = False
     list_select_related = ["account"]
     list_display = ["name", "account", "state", "result", "launched_at", "done_at"]
     list_filter = ["state", "result", "launched_at"]
     search_fields = ["name"]
-    raw_id_fields = ["account", "sender", "launched_by"]
+    raw_id_fields = ["account", "sender"]
     filter_horizontal = ["lists"]
     readonly_fields = [
+        "created_at",
+        "launched_by",
         "state",
         "result",
         "launched_at",
@@ -67,6 +84,29 @@ class CampaignAdmin(admin.ModelAdmin):
         "done_at",
         "canceled_at",
     ]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Only a draft changes (campaign_update's rule): a launched campaign's
+        # page shows its body, sender and lists without a form.
+        if obj is not None and obj.state != Campaign.State.DRAFT:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def save_through_service(self, request, obj, data: dict, change: bool) -> Campaign:
+        if change:
+            return lead_services.campaign_update(
+                campaign_id=obj.pk, actor=request.user, **data
+            )
+        account = data.pop("account")
+        return lead_services.campaign_create(
+            account_id=account.pk, actor=request.user, **data
+        )
+
+    def log_addition(self, request, obj, message):
+        """campaign_create records it in the audit trail."""
+
+    def log_change(self, request, obj, message):
+        """campaign_update records it in the audit trail."""
 
     def _run(self, request, queryset, service_name: str, singular: str, plural: str):
         from campaigns import services  # the pipeline's services, read at call time
@@ -80,13 +120,25 @@ class CampaignAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel selected campaigns")
     def cancel_selected(self, request, queryset):
-        self._run(
-            request,
-            queryset,
-            "campaign_cancel",
-            "%d queued message canceled.",
-            "%d queued messages canceled.",
-        )
+        from campaigns import services  # the pipeline's services, read at call time
+
+        canceled, any_canceled = 0, False
+        for pk in queryset.values_list("pk", flat=True):
+            try:
+                canceled += services.campaign_cancel(campaign_id=pk, actor=request.user)
+                any_canceled = True
+            except services.CampaignNotCancelable as refused:
+                self.message_user(request, str(refused), messages.WARNING)
+        if any_canceled:
+            self.message_user(
+                request,
+                ngettext(
+                    "%d queued message canceled.",
+                    "%d queued messages canceled.",
+                    canceled,
+                )
+                % canceled,
+            )
 
     @admin.action(description="Resend messages with temporary errors")
     def resend_failed(self, request, queryset):

@@ -24,6 +24,7 @@ from portal.audit import audit_record
 
 __all__ = [
     "LaunchPreview",
+    "CampaignNotCancelable",
     "LaunchRefused",
     "campaign_cancel",
     "campaign_fan_out",
@@ -35,6 +36,10 @@ __all__ = [
     "campaigns_mark_in_progress",
     "campaigns_resume_fan_outs",
 ]
+
+
+class CampaignNotCancelable(Exception):
+    """Only a draft or running campaign can be canceled; the message says the state."""
 
 
 def campaign_result(*, delivered: int, total: int) -> str:
@@ -107,7 +112,11 @@ def campaign_cancel(*, campaign_id: int, actor) -> int:
         state__in=Campaign.CANCELABLE,
     ).update(state=Campaign.State.CANCELED, canceled_at=now, updated_at=now)
     if not changed:
-        raise LaunchRefused(["Only a draft or running campaign can be canceled."], [])
+        campaign = Campaign.objects.get(pk=campaign_id)
+        raise CampaignNotCancelable(
+            f"{campaign} is {campaign.get_state_display().lower()}: "
+            "it can no longer be canceled."
+        )
     queued = Message.objects.filter(campaign_id=campaign_id, status=Status.QUEUED)
     canceled = StatusUpdate(
         status=Status.CANCELED, kind=MessageEvent.Kind.STAFF, payload={"by": str(actor)}

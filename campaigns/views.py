@@ -569,8 +569,8 @@ def campaign_cancel_confirm(
     if request.method == "POST":
         try:
             n = services.campaign_cancel(campaign_id=campaign.pk, actor=request.user)
-        except services.LaunchRefused as refused:
-            messages.error(request, refused.problems[0])
+        except services.CampaignNotCancelable as refused:
+            messages.error(request, str(refused))
         else:
             messages.success(
                 request,

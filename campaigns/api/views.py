@@ -419,12 +419,16 @@ class CampaignCancelApi(CampaignActionMixin, APIView):
 
     @extend_schema(request=None, responses=s.CountOutputSerializer)
     def post(self, request, pk: int):
-        from campaigns.services import campaign_cancel
+        from campaigns.services import CampaignNotCancelable, campaign_cancel
 
         campaign = self.campaign(pk)
-        if not campaign.can_cancel():
-            raise self.state_error(campaign, "canceled")
-        count = campaign_cancel(campaign_id=campaign.pk, actor=request_actor(request))
+        try:
+            count = campaign_cancel(
+                campaign_id=campaign.pk, actor=request_actor(request)
+            )
+        except CampaignNotCancelable:
+            campaign.refresh_from_db()
+            raise self.state_error(campaign, "canceled") from None
         return Response({"count": count})
 
 

@@ -226,6 +226,18 @@ def test_campaign_create_update_only_while_draft(api, account, sender):
     assert response.status_code == 409 and response.json()["code"] == "campaign_state"
 
 
+def test_cancel_answers_409_once_the_campaign_is_done(api, campaign, monkeypatch):
+    url = reverse("api:campaign-cancel", args=[campaign.pk])
+    assert api.post(url).json() == {"count": 0}
+    # Canceled already, and read as cancelable just before (a race): the state
+    # is named, never a 500.
+    monkeypatch.setattr(Campaign, "can_cancel", lambda self: True)
+    response = api.post(url)
+    assert response.status_code == 409
+    assert response.json()["code"] == "campaign_state"
+    assert response.json()["state"] == Campaign.State.CANCELED
+
+
 def test_campaign_stats(api, campaign):
     error = error_get(provider="twilio", code="30003")
     factories.MessageFactory.create_batch(

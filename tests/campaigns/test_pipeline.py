@@ -9,6 +9,7 @@ from django.utils import timezone
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_bucket_counts
 from campaigns.services import (
+    CampaignNotCancelable,
     LaunchRefused,
     campaign_cancel,
     campaign_fan_out,
@@ -199,6 +200,13 @@ def test_cancel_keeps_what_was_sent(campaign):
     assert Message.objects.get(pk=queued.pk).status == "canceled"
     assert Message.objects.get(pk=sent.pk).status == "sent"
     assert Campaign.objects.get(pk=campaign.pk).state == "canceled"
+
+
+def test_a_done_campaign_is_not_cancelable(campaign):
+    Campaign.objects.filter(pk=campaign.pk).update(state="done", done_at=timezone.now())
+    with pytest.raises(CampaignNotCancelable, match="is done: it can no longer"):
+        campaign_cancel(campaign_id=campaign.pk, actor=None)
+    assert Campaign.objects.get(pk=campaign.pk).state == "done"
 
 
 def test_resend_failed_queues_a_new_attempt_for_temporary_errors_only(

@@ -5,8 +5,8 @@ from django.template.loader import render_to_string
 from django.utils.translation import ngettext
 
 from campaigns import leads as lead_services
+from campaigns.lead_views import IMPORT_ERRORS_SHOWN
 from campaigns.models import Campaign, Lead, LeadImport, LeadList
-from campaigns.views import IMPORT_ERRORS_SHOWN
 from portal.sites import (
     PhoneSearchMixin,
     ReadOnlyAdminMixin,

@@ -17,17 +17,9 @@ from campaigns.models import Lead
 from campaigns.selectors import lead_list_counts, lead_list_members
 from messaging.models import OptOut
 from portal.models import Account
-from portal.sites import request_account_ids
+from portal.sites import admin_page_context, request_account_ids
 
 MEMBERS_PAGE = 50
-
-
-def _context(model_admin, request: HttpRequest, **extra) -> dict:
-    return {
-        **model_admin.admin_site.each_context(request),
-        "opts": model_admin.model._meta,
-        **extra,
-    }
 
 
 def _live_lead(request: HttpRequest, model_admin, object_id: str) -> Lead:
@@ -74,7 +66,7 @@ def lead_edit(
         else:
             messages.success(request, done)
             return HttpResponseRedirect(_url(model_admin, "lead_edit", lead.pk))
-    context = _context(
+    context = admin_page_context(
         model_admin,
         request,
         title=f"Edit {lead}" if lead else "Add a lead",
@@ -97,7 +89,9 @@ def lead_delete_confirm(
         lead_delete(lead=lead)
         messages.success(request, f"{lead} deleted.")
         return HttpResponseRedirect(_url(model_admin, "lead_changelist"))
-    context = _context(model_admin, request, title=f"Delete {lead}?", lead=lead)
+    context = admin_page_context(
+        model_admin, request, title=f"Delete {lead}?", lead=lead
+    )
     return TemplateResponse(request, "campaigns/lead_delete.html", context)
 
 
@@ -107,7 +101,7 @@ def lead_list_detail(request: HttpRequest, model_admin, object_id: str) -> HttpR
     page = Paginator(
         lead_list_members(lead_list_id=lead_list.pk), MEMBERS_PAGE
     ).get_page(request.GET.get("page"))
-    context = _context(
+    context = admin_page_context(
         model_admin,
         request,
         title=lead_list.name,

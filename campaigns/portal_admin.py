@@ -11,7 +11,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
-from campaigns import lead_pages, views
+from campaigns import compose_views, lead_pages, lead_views, views
 from campaigns.forms import LeadListChoiceForm
 from campaigns.leads import leads_add_to_list, leads_delete, leads_remove_from_list
 from campaigns.models import Campaign, Lead, LeadImport, LeadList
@@ -50,22 +50,22 @@ class CampaignPortalAdmin(PortalModelAdmin):
         return [
             path(
                 "add/check/",
-                self._view(views.campaign_compose_check_view),
+                self._view(compose_views.campaign_compose_check_view),
                 name="campaigns_campaign_add_check",
             ),
             path(
                 "<path:object_id>/edit/check/",
-                self._view(views.campaign_compose_check_view),
+                self._view(compose_views.campaign_compose_check_view),
                 name="campaigns_campaign_edit_check",
             ),
             path(
                 "<path:object_id>/edit/",
-                self._view(views.campaign_compose),
+                self._view(compose_views.campaign_compose),
                 name="campaigns_campaign_edit",
             ),
             path(
                 "<path:object_id>/cancel/",
-                self._view(views.campaign_cancel_confirm),
+                self._view(compose_views.campaign_cancel_confirm),
                 name="campaigns_campaign_cancel",
             ),
             path(
@@ -82,7 +82,7 @@ class CampaignPortalAdmin(PortalModelAdmin):
         ]
 
     def add_view(self, request, form_url="", extra_context=None):
-        return views.campaign_compose(request, model_admin=self)
+        return compose_views.campaign_compose(request, model_admin=self)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         return views.campaign_detail(request, model_admin=self, object_id=object_id)
@@ -168,7 +168,7 @@ class LeadPortalAdmin(PhoneSearchMixin, PortalModelAdmin):
         )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        return views.lead_history(request, model_admin=self, object_id=object_id)
+        return lead_views.lead_history(request, model_admin=self, object_id=object_id)
 
     def _action_page(self, request, queryset, **context):
         """The page an action shows before it acts: the selection, and what to confirm."""
@@ -297,7 +297,9 @@ class LeadImportPortalAdmin(PortalModelAdmin):
         return progress_bar(done=imp.rows_done, total=imp.rows_total)
 
     def add_view(self, request, form_url="", extra_context=None):
-        return views.lead_import_upload_view(request, model_admin=self)
+        return lead_views.lead_import_upload_view(request, model_admin=self)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        return views.lead_import_detail(request, model_admin=self, object_id=object_id)
+        return lead_views.lead_import_detail(
+            request, model_admin=self, object_id=object_id
+        )

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from campaigns import views
+from campaigns import lead_views
 from campaigns.models import InboxLead
 from campaigns.portal_admin import PortalModelAdmin
 from portal.sites import portal_site
@@ -13,4 +13,4 @@ class InboxPortalAdmin(PortalModelAdmin):
     """Listed in the sidebar as Inbox; each row opens the lead's conversation."""
 
     def changelist_view(self, request, extra_context=None):
-        return views.inbox(request, model_admin=self)
+        return lead_views.inbox(request, model_admin=self)

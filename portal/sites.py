@@ -52,6 +52,15 @@ def request_account_ids(request: HttpRequest, *, role: str | None = None) -> lis
     ]
 
 
+def admin_page_context(model_admin, request: HttpRequest, **extra) -> dict:
+    """The context of a custom page mounted by a ModelAdmin: its site's frame and model."""
+    return {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.model._meta,
+        **extra,
+    }
+
+
 def request_time_zone(request: HttpRequest) -> str:
     """The time zone the portal shows times in: the user's (first) account's."""
     zones = [zone for _, _, zone in _memberships(request)]

@@ -46,7 +46,7 @@ def run(*, leads: int, workers: int, scratch: Path, broker_url: str) -> dict:
         worker_start,
     )
 
-    send_log = scratch / "sends.log"
+    send_log = scratch / "sends.sqlite3"
     broker_empty(broker_url)
     cpu_before = _children_cpu()
     worker = worker_start(

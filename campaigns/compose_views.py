@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from campaigns.composer import campaign_compose_check, campaign_test_send
@@ -177,10 +176,7 @@ def campaign_cancel_confirm(
         )
     )
     if not campaign.can_cancel():
-        messages.error(
-            request,
-            f"The campaign is {campaign.get_state_display()}: it can no longer be canceled.",
-        )
+        messages.error(request, services.not_cancelable_reason(campaign))
         return back
     if request.method == "POST":
         try:
@@ -188,15 +184,7 @@ def campaign_cancel_confirm(
         except services.CampaignNotCancelable as refused:
             messages.error(request, str(refused))
         else:
-            messages.success(
-                request,
-                ngettext(
-                    "Canceled: %d queued message will not be sent.",
-                    "Canceled: %d queued messages will not be sent.",
-                    n,
-                )
-                % n,
-            )
+            messages.success(request, services.cancel_summary(n))
         return back
     counts = campaign_bucket_counts(campaign_ids=[campaign.pk]).get(campaign.pk, {})
     context = admin_page_context(

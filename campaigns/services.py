@@ -113,10 +113,7 @@ def campaign_cancel(*, campaign_id: int, actor) -> int:
     ).update(state=Campaign.State.CANCELED, canceled_at=now, updated_at=now)
     if not changed:
         campaign = Campaign.objects.get(pk=campaign_id)
-        raise CampaignNotCancelable(
-            f"{campaign} is {campaign.get_state_display().lower()}: "
-            "it can no longer be canceled."
-        )
+        raise CampaignNotCancelable(not_cancelable_reason(campaign))
     queued = Message.objects.filter(campaign_id=campaign_id, status=Status.QUEUED)
     canceled = StatusUpdate(
         status=Status.CANCELED, kind=MessageEvent.Kind.STAFF, payload={"by": str(actor)}
@@ -125,16 +122,27 @@ def campaign_cancel(*, campaign_id: int, actor) -> int:
         updates=[(pk, canceled) for pk in queued.values_list("pk", flat=True)]
     )
     audit_record(
-        actor=actor,
-        obj=Campaign.objects.get(pk=campaign_id),
-        message=ngettext(
-            "Canceled: %d queued message will not be sent",
-            "Canceled: %d queued messages will not be sent",
-            n,
-        )
-        % n,
+        actor=actor, obj=Campaign.objects.get(pk=campaign_id), message=cancel_summary(n)
     )
     return n
+
+
+def not_cancelable_reason(campaign: Campaign) -> str:
+    """Say in words why a campaign can no longer be canceled."""
+    state = campaign.get_state_display().lower()
+    return f"{campaign} is {state}: it can no longer be canceled."
+
+
+def cancel_summary(canceled: int) -> str:
+    """Say what a cancel did, for the user and for the audit trail."""
+    return (
+        ngettext(
+            "Canceled: %d queued message will not be sent.",
+            "Canceled: %d queued messages will not be sent.",
+            canceled,
+        )
+        % canceled
+    )
 
 
 @transaction.atomic

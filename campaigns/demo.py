@@ -34,8 +34,9 @@ from campaigns.services import (
 from messaging.catalog import portal_error
 from messaging.dispatch import messages_send
 from messaging.models import Message, MessageEvent, Sender
+from messaging.providers.base import StatusUpdate
 from messaging.providers.simulator import MAGIC_NUMBERS, sends_recorded
-from messaging.services import StatusUpdate, messages_apply_statuses
+from messaging.services import messages_apply_statuses
 from messaging.statuses import FINAL, Bucket, Status
 from portal.models import Account, CreditEntry, Membership
 

@@ -18,7 +18,8 @@ from campaigns.launch import (
 from campaigns.models import Campaign, Lead
 from messaging.dispatch import messages_enqueue
 from messaging.models import ErrorCode, Message, MessageEvent
-from messaging.services import StatusUpdate, messages_apply_statuses
+from messaging.providers.base import StatusUpdate
+from messaging.services import messages_apply_statuses
 from messaging.statuses import FINAL, Status, statuses_in
 from portal.audit import audit_record
 

@@ -19,10 +19,10 @@ from messaging.providers.base import (
     Outgoing,
     ProviderUnavailable,
     SendResult,
+    StatusUpdate,
     webhook_url,
 )
 from messaging.services import (
-    StatusUpdate,
     message_events_record_moves,
     messages_apply_statuses,
     messages_claim_parked_receipts,

@@ -2,7 +2,7 @@
 
 import logging
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 from django.db import transaction
@@ -15,27 +15,16 @@ from messaging.providers import provider_for
 from messaging.providers.base import (
     Inbound,
     MalformedWebhook,
-    Parsed,
-    Provider,
+    Receipt,
     WebhookRequest,
 )
-from messaging.services import Receipt, receipts_apply
+from messaging.services import receipts_apply
 
 logger = logging.getLogger(__name__)
 
 # Webhooks applied per transaction: one message lookup and one status write
 # for all of them, while the rows they touch stay locked for well under a second.
 WEBHOOK_BATCH_SIZE = 500
-
-
-def webhook_record(*, sender: Sender, request: WebhookRequest) -> WebhookEvent:
-    """Keep a verified request for the status worker: one INSERT, nothing parsed yet."""
-    return WebhookEvent.objects.create(
-        sender=sender,
-        url=request.url,
-        body=request.body.decode("utf-8", errors="replace"),
-        form=dict(request.form),
-    )
 
 
 def webhook_events_apply(*, limit: int = WEBHOOK_BATCH_SIZE) -> int:
@@ -88,7 +77,11 @@ def _events_apply(events: Sequence[WebhookEvent]) -> None:
             receipts += [replace(r, sender=event.sender) for r in parsed.receipts]
             if parsed.inbound:
                 inbound[event.sender] += parsed.inbound
-    _ingest(receipts=receipts, inbound=inbound)
+    # Senders in id order because receiving locks each one: two batches never
+    # wait on each other's sender in opposite orders.
+    for sender in sorted(inbound, key=lambda sender: sender.pk):
+        inbound_receive(sender=sender, messages=inbound[sender])
+    receipts_apply(receipts=receipts)
 
 
 def _request(event: WebhookEvent) -> WebhookRequest:
@@ -111,44 +104,3 @@ def _keep_unreadable(event: WebhookEvent, error: str) -> None:
         provider=event.sender.provider,
         payload={"raw": event.body, "error": error},
     )
-
-
-def webhook_ingest(*, provider: Provider, parsed: Parsed) -> int:
-    """Apply what the simulator's in-process callbacks say; texts go to the number's owner.
-
-    Returns the number of messages whose status changed.
-    """
-    return _ingest(
-        receipts=parsed.receipts, inbound=_inbound_by_number(provider, parsed.inbound)
-    )
-
-
-def _ingest(
-    *, receipts: Sequence[Receipt], inbound: Mapping[Sender, Sequence[Inbound]]
-) -> int:
-    """Receive inbound texts, then apply receipts (parking unknown ones).
-
-    Senders are taken in id order because receiving locks each one: two
-    batches never wait on each other's sender in opposite orders.
-    """
-    for sender in sorted(inbound, key=lambda sender: sender.pk):
-        inbound_receive(sender=sender, messages=inbound[sender])
-    return receipts_apply(receipts=receipts)
-
-
-def _inbound_by_number(
-    provider: Provider, inbound: list[Inbound]
-) -> dict[Sender, list[Inbound]]:
-    if not inbound:
-        return {}
-    owners = {
-        owner.phone_number: owner
-        for owner in Sender.objects.select_related("account").filter(
-            provider=provider.name, phone_number__in={m.to_number for m in inbound}
-        )
-    }
-    grouped: dict[Sender, list[Inbound]] = defaultdict(list)
-    for message in inbound:
-        if message.to_number in owners:
-            grouped[owners[message.to_number]].append(message)
-    return grouped

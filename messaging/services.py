@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
@@ -12,8 +12,9 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from messaging.models import ErrorCode, Message, MessageEvent, OptOutEvent, Sender
+from messaging.models import ErrorCode, Message, MessageEvent, OptOutEvent
 from messaging.optouts import opt_out_record
+from messaging.providers.base import Receipt, StatusUpdate
 from messaging.statuses import Status, can_move, is_final
 from portal.bulk import rows_insert
 from portal.services import credit_refund
@@ -22,20 +23,6 @@ from portal.services import credit_refund
 SHOWS_SENT = frozenset(
     {Status.SENT, Status.UNKNOWN, Status.DELIVERED, Status.UNDELIVERED}
 )
-
-
-@dataclass(frozen=True)
-class StatusUpdate:
-    """One receipt, sweep or portal decision about one message."""
-
-    status: Status
-    kind: str = MessageEvent.Kind.RECEIPT
-    provider_status: str = ""
-    error: ErrorCode | None = None
-    occurred_at: datetime | None = None
-    payload: dict = field(default_factory=dict)
-    # A send result's id at the provider, stored in the same UPDATE as the status.
-    provider_message_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -66,19 +53,6 @@ EVENT_FIELDS = (
     "occurred_at",
     "payload",
 )
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """A provider's status report, found by our message uuid or the provider's id."""
-
-    provider: str
-    provider_message_id: str
-    update: StatusUpdate
-    message_uuid: str | None = None
-    # The sender whose webhook URL it arrived at; None for the simulator's
-    # receipts, which its own task hands over in-process.
-    sender: Sender | None = None
 
 
 def messages_apply_statuses(*, updates: Sequence[tuple[int, StatusUpdate]]) -> int:

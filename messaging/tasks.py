@@ -30,12 +30,14 @@ def apply_status_batch_task() -> int:
     return taken
 
 
-@shared_task(name="messaging.simulate_receipts", **LIMITS)
-def simulate_receipts_task(payloads: list[dict[str, str]]) -> int:
-    """Feed the simulator's Twilio-style callbacks through the receipt path."""
-    from messaging.providers.simulator import simulator_receipts_apply
+@shared_task(name="messaging.simulate_callbacks", **LIMITS)
+def simulate_callbacks_task(callbacks: list[tuple[str, dict[str, str]]]) -> int:
+    """Post the simulator's Twilio-style callbacks, then apply them without waiting for beat."""
+    from messaging.providers.simulator import simulator_callbacks_post
 
-    return simulator_receipts_apply(payloads=payloads)
+    posted = simulator_callbacks_post(callbacks=callbacks)
+    apply_status_batch_task.delay()
+    return posted
 
 
 @shared_task(name="messaging.expire_messages", **LIMITS)

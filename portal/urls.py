@@ -1,4 +1,8 @@
-"""Root URLconf: the support site at /support/ and the tenant-scoped portal at /."""
+"""Root URLconf: the support site at /support/ and the tenant-scoped portal at /.
+
+Providers' /webhooks/ are answered by a middleware before any URL is resolved
+(MIDDLEWARE in portal/settings/base.py).
+"""
 
 from django.urls import include, path
 
@@ -6,7 +10,6 @@ from portal.sites import portal_site, support_site
 
 urlpatterns = [
     path("support/", support_site.urls),
-    path("webhooks/", include("messaging.urls")),
     path("api/v1/", include("portal.api_urls")),
     # Last, so that "admin:..." names (LOGIN_URL) resolve to the portal site.
     path("", portal_site.urls),

@@ -3,12 +3,13 @@
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import ClassVar
 
 from django.conf import settings
 from django.http import HttpResponse
 
-from messaging.services import Receipt
+from messaging.models import ErrorCode, MessageEvent, Sender
 from messaging.statuses import Status
 
 
@@ -18,6 +19,33 @@ class ProviderUnavailable(Exception):
 
 class MalformedWebhook(Exception):
     """An authentic request whose body cannot be understood (answered 400, kept)."""
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """One receipt, sweep or portal decision about one message."""
+
+    status: Status
+    kind: str = MessageEvent.Kind.RECEIPT
+    provider_status: str = ""
+    error: ErrorCode | None = None
+    occurred_at: datetime | None = None
+    payload: dict = field(default_factory=dict)
+    # A send result's id at the provider, stored in the same UPDATE as the status.
+    provider_message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A provider's status report, found by our message uuid or the provider's id."""
+
+    provider: str
+    provider_message_id: str
+    update: StatusUpdate
+    message_uuid: str | None = None
+    # The sender whose webhook URL it arrived at: a receipt only changes the
+    # messages of that sender's account at its provider.
+    sender: Sender | None = None
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,10 @@ from messaging.catalog import error_get
 from messaging.providers.base import (
     MalformedWebhook,
     ProviderUnavailable,
+    Receipt,
     SendResult,
+    StatusUpdate,
 )
-from messaging.services import Receipt, StatusUpdate
 from messaging.statuses import Status, word_status
 
 # Connect fast or give up: a dead provider must not hold a worker's batch, and

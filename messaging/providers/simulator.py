@@ -41,21 +41,23 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import transaction
 
-from messaging.catalog import error_get, errors_cached
+from messaging.catalog import error_get
 from messaging.providers.base import (
     Inbound,
     Outgoing,
     Parsed,
     Provider,
     ProviderUnavailable,
+    Receipt,
     SendResult,
+    StatusUpdate,
     WebhookRequest,
 )
-from messaging.services import Receipt, StatusUpdate
 from messaging.statuses import Status, word_status
 
 # (receipt status, error code, reply) per outcome.
@@ -91,6 +93,8 @@ DEFAULT_MIX = {
     "stop_reply": 1,
 }
 SYNC_ERRORS = {"invalid": "21211", "opted_out": "21610"}
+# A callback as the simulator posts it: the URL it goes to and its form fields.
+Callback = tuple[str, dict[str, str]]
 
 
 def outcome_for(phone: str, message_uuid: str) -> str:
@@ -194,14 +198,14 @@ class SimulatorProvider(Provider):
 
     @contextmanager
     def sending(self) -> Iterator[None]:
-        """Pool the batch's receipts into one task: one callback task per SMS costs ~1 ms."""
+        """Pool the batch's callbacks into one task: one callback task per SMS costs ~1 ms."""
         self._pooled = []
         try:
             yield
         finally:
-            receipts, self._pooled = self._pooled, None
-            if receipts:
-                self._deliver(receipts)
+            callbacks, self._pooled = self._pooled, None
+            if callbacks:
+                self._deliver(callbacks)
 
     def send(self, *, credentials: Mapping[str, str], outgoing: Outgoing) -> SendResult:
         outcome = outcome_for(outgoing.to, outgoing.message_uuid)
@@ -237,27 +241,31 @@ class SimulatorProvider(Provider):
                 status=Status.FAILED, error_code=reference, payload={"code": reference}
             )
         outcome = outcome_for(outgoing.to, outgoing.message_uuid)
-        receipts = self._receipts(reference, outgoing, outcome)
+        callbacks = self._callbacks(reference, outgoing, outcome)
         if self._pooled is None:
-            self._deliver(receipts)
+            self._deliver(callbacks)
         else:
-            self._pooled += receipts
+            self._pooled += callbacks
         return SendResult(
             status=Status.SENT, provider_message_id=reference, provider_status="queued"
         )
 
-    def _deliver(self, receipts: list[dict[str, str]]) -> None:
-        from messaging.tasks import simulate_receipts_task
+    def _deliver(self, callbacks: list[Callback]) -> None:
+        from messaging.tasks import simulate_callbacks_task
 
         delay = settings.SIMULATOR_RECEIPT_DELAY
         transaction.on_commit(
-            lambda: simulate_receipts_task.apply_async(args=[receipts], countdown=delay)
+            lambda: simulate_callbacks_task.apply_async(
+                args=[callbacks], countdown=delay
+            )
         )
 
-    def _receipts(
-        self, sid: str, outgoing: Outgoing, outcome: str
-    ) -> list[dict[str, str]]:
-        """Twilio-style callbacks for the outcome, sometimes duplicated or out of order."""
+    def _callbacks(self, sid: str, outgoing: Outgoing, outcome: str) -> list[Callback]:
+        """Twilio-style callbacks for the outcome, sometimes duplicated or out of order.
+
+        Each goes where a real provider would post it: receipts to the send's
+        status callback URL, a reply to its sender's URL.
+        """
         status, code, reply = OUTCOMES[outcome]
         base = {"MessageSid": sid, "To": outgoing.to, "From": outgoing.from_number}
         receipts = [base | {"MessageStatus": "sent"}]
@@ -270,22 +278,24 @@ class SimulatorProvider(Provider):
             receipts.append(rng.choice(receipts))  # carriers repeat themselves
         if rng.random() < 0.1:
             receipts.reverse()  # and answer out of order
+        url = outgoing.status_callback_url
+        callbacks = [(url, receipt) for receipt in receipts]
         if reply:
-            receipts.append(
-                {
-                    "MessageSid": f"SM{uuid.uuid4().hex}",
-                    "From": outgoing.to,
-                    "To": outgoing.from_number,
-                    "Body": reply,
-                    "SmsStatus": "received",
-                }
-            )
-        return receipts
+            text = {
+                "MessageSid": f"SM{uuid.uuid4().hex}",
+                "From": outgoing.to,
+                "To": outgoing.from_number,
+                "Body": reply,
+                "SmsStatus": "received",
+            }
+            callbacks.append((url.split("?")[0], text))
+        return callbacks
 
     def verify(
         self, *, credentials: Mapping[str, str], request: WebhookRequest
     ) -> bool:
-        # Its receipts come from its own task, in-process; nothing over HTTP is authentic.
+        # Its callbacks come from its own task (simulator_callbacks_post), in-process;
+        # nothing over HTTP is authentic.
         return False
 
     def parse(self, *, request: WebhookRequest) -> Parsed:
@@ -313,22 +323,24 @@ class SimulatorProvider(Provider):
         return Parsed(receipts=[Receipt(self.name, form["MessageSid"], update)])
 
 
-def simulator_receipts_apply(*, payloads: list[dict[str, str]]) -> int:
-    """Feed a batch of the simulator's callbacks through the webhook path in one go.
+def simulator_callbacks_post(*, callbacks: Sequence[Callback]) -> int:
+    """Record the simulator's callbacks as the webhook view records real ones; return how many.
 
-    One ingestion for the whole batch: the receipts are applied in their order
-    with one locking read and grouped UPDATEs, instead of a round of queries each.
+    The status task applies them with every other provider's webhooks. A
+    callback to a sender that no longer exists is lost, as a real one would be.
     """
-    from messaging.ingest import webhook_ingest
+    from messaging.webhooks import webhook_events_insert, webhook_sender_ids
 
-    provider = SimulatorProvider()
-    parsed = Parsed()
-    with errors_cached():
-        for payload in payloads:
-            form = {key: [value] for key, value in payload.items()}
-            one = provider.parse(
-                request=WebhookRequest(url="", headers={}, body=b"", form=form)
-            )
-            parsed.receipts.extend(one.receipts)
-            parsed.inbound.extend(one.inbound)
-    return webhook_ingest(provider=provider, parsed=parsed)
+    senders = webhook_sender_ids(url for url, _ in callbacks)
+    rows = [
+        (
+            senders[url],
+            url,
+            urlencode(form),
+            {key: [value] for key, value in form.items()},
+        )
+        for url, form in callbacks
+        if url in senders
+    ]
+    webhook_events_insert(rows)
+    return len(rows)

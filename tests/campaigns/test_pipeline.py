@@ -447,7 +447,8 @@ def test_a_slow_sender_sends_what_fits_its_window_and_requeues_the_rest(
 
 
 def test_a_send_result_after_the_stuck_sweep_still_keeps_the_provider_id():
-    from messaging.services import StatusUpdate, messages_apply_statuses
+    from messaging.providers.base import StatusUpdate
+    from messaging.services import messages_apply_statuses
 
     # given a message the sweep settled as unknown while its send was under way
     message = MessageFactory(status="unknown")

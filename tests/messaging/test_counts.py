@@ -29,8 +29,8 @@ from messaging.counts import message_counts_squash
 from messaging.dispatch import messages_release_stuck
 from messaging.inbound import inbound_receive
 from messaging.models import Message, MessageCount, MessageEvent
-from messaging.providers.base import Inbound
-from messaging.services import StatusUpdate, messages_apply_statuses
+from messaging.providers.base import Inbound, StatusUpdate
+from messaging.services import messages_apply_statuses
 from messaging.statuses import Bucket, Status, rollup
 from messaging.sweeps import messages_expire, messages_mark_unknown
 from messaging.widgets import recent_errors_context

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from django.db import connection
 
 from messaging.models import Message, MessageEvent
-from messaging.services import StatusUpdate, message_apply_status
+from messaging.providers.base import StatusUpdate
+from messaging.services import message_apply_status
 from messaging.statuses import (
     BUCKET,
     FINAL,

@@ -10,7 +10,8 @@ from django.utils import timezone
 from campaigns.models import Campaign
 from campaigns.services import campaigns_close
 from messaging.models import Message
-from messaging.services import StatusUpdate, message_apply_status
+from messaging.providers.base import StatusUpdate
+from messaging.services import message_apply_status
 from messaging.sweeps import messages_expire, messages_mark_unknown
 from portal.models import CreditEntry
 from portal.services import InsufficientCredit, credit_charge

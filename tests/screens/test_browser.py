@@ -12,7 +12,8 @@ from campaigns.models import Campaign
 from campaigns.selectors import campaign_bucket_counts
 from campaigns.widgets import WIDGET_BUCKETS
 from messaging.models import ErrorCode
-from messaging.services import StatusUpdate, messages_apply_statuses
+from messaging.providers.base import StatusUpdate
+from messaging.services import messages_apply_statuses
 from messaging.statuses import Status
 from tests import factories
 from tests.screens.conftest import campaign_with_messages

@@ -13,10 +13,9 @@ from django.utils.datastructures import MultiValueDict
 
 from messaging import ingest
 from messaging.inbound import inbound_receive
-from messaging.ingest import webhook_events_apply, webhook_ingest
+from messaging.ingest import webhook_events_apply
 from messaging.models import Message, MessageEvent, OptOut, WebhookEvent
-from messaging.providers import provider_for
-from messaging.providers.base import Inbound, Parsed
+from messaging.providers.base import Inbound
 from messaging.senders import sender_create, sender_credentials_set
 from messaging.services import messages_claim_parked_receipts
 from messaging.statuses import Status
@@ -444,15 +443,6 @@ def test_receipts_with_error_codes_look_each_code_up_once_per_batch(
         assert apply_status_batch_task.delay().get() == n_receipts
     # and each message carries the catalog's explanation
     assert set(Message.objects.values_list("error__code", flat=True)) == {"30006"}
-
-
-def test_ingest_without_a_sender_finds_the_number_texted(gateway_sender, enqueued):
-    # the simulator's in-process callbacks carry no sender: the number decides
-    sender = gateway_sender("twilio")
-    text = Inbound("SMin9", "+13125550100", sender.phone_number, "STOP", {})
-    webhook_ingest(provider=provider_for("twilio"), parsed=Parsed(inbound=[text]))
-    assert Message.objects.get(direction=Message.Direction.INBOUND).sender == sender
-    assert OptOut.objects.filter(account=sender.account, phone="+13125550100").exists()
 
 
 def test_inbound_help_gets_the_account_help_reply(client, gateway_sender, enqueued):

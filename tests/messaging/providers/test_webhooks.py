@@ -423,7 +423,7 @@ def test_webhook_query_count_is_flat(
         status = twilio_status("delivered") | {"MessageSid": f"SM{n}"}
         assert signed_post(client, twilio, status, apply=False).status_code == 200
     # then the status task applies them all with a budget that does not grow
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(17):
         assert apply_status_batch_task.delay().get() == 2 + n_receipts
     assert Message.objects.filter(status=Status.DELIVERED).count() == 2 * n_receipts
 
@@ -439,7 +439,7 @@ def test_receipts_with_error_codes_look_each_code_up_once_per_batch(
         status = twilio_status("undelivered", "30006") | {"MessageSid": f"SM{n}"}
         assert signed_post(client, twilio, status, apply=False).status_code == 200
     # when the status task applies them, its queries do not grow with n
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(16):
         assert apply_status_batch_task.delay().get() == n_receipts
     # and each message carries the catalog's explanation
     assert set(Message.objects.values_list("error__code", flat=True)) == {"30006"}
@@ -691,3 +691,63 @@ def test_two_workers_share_the_backlog_and_apply_each_webhook_once(
     assert not WebhookEvent.objects.exists()
     assert Message.objects.filter(status=Status.DELIVERED).count() == 60
     assert MessageEvent.objects.filter(status=Status.DELIVERED).count() == 60
+
+
+def test_the_webhook_route_answers_only_posts_to_a_sender_url(client, gateway_sender):
+    sender = gateway_sender("twilio")
+    path = webhook_path(sender)
+    assert client.get(path).status_code == 405
+    assert client.post(path.rstrip("/"), {}).status_code == 404
+    assert client.post("/webhooks/", {}).status_code == 404
+    assert client.post(path + "more/", {}).status_code == 404
+    assert not WebhookEvent.objects.exists()
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_signature_header_that_is_not_ascii_is_refused(
+    client, gateway_sender, provider
+):
+    sender = gateway_sender(provider)
+    header = {
+        "twilio": "X-Twilio-Signature",
+        "telnyx": "telnyx-signature-ed25519",
+        "bandwidth": "Authorization",
+    }[provider]
+    response = client.post(
+        webhook_path(sender),
+        "MessageSid=SM1&MessageStatus=delivered",
+        content_type="application/x-www-form-urlencoded",
+        headers={header: "é" * 28, "telnyx-timestamp": "1"},
+    )
+    assert response.status_code == 403
+    assert not WebhookEvent.objects.exists()
+
+
+def test_a_webhook_needs_no_session_cookie_or_csrf_token(client, gateway_sender):
+    # given a client that enforces CSRF as browsers' requests are checked
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    sender = gateway_sender("twilio")
+    outbound(sender, "SM1f0e...")
+    # when Twilio posts, then it is recorded and nothing is set for a browser
+    response = signed_post(strict, sender, twilio_status("delivered"), apply=False)
+    assert response.status_code == 200
+    assert not response.cookies
+    assert WebhookEvent.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_webhook_on_a_connection_that_broke_is_recorded_on_a_new_one(
+    client, postgres, gateway_sender
+):
+    # given a sender this process knows, and its kept connection broken since
+    sender = gateway_sender("twilio")
+    outbound(sender, "SM1f0e...")
+    first = signed_post(client, sender, twilio_status("sent"), apply=False)
+    assert first.status_code == 200
+    connection.connection.close()
+    # when Twilio posts, then the webhook is recorded all the same
+    response = signed_post(client, sender, twilio_status("delivered"), apply=False)
+    assert response.status_code == 200
+    assert WebhookEvent.objects.count() == 2

@@ -19,7 +19,7 @@ from django.test.utils import override_settings
 
 from campaigns.fan_out import campaign_fan_out
 from campaigns.launch import campaign_launch
-from campaigns.leads import campaign_create, lead_checked_phone, lead_delete
+from campaigns.leads import lead_checked_phone, lead_delete
 from campaigns.models import Campaign, Lead, LeadList
 from campaigns.selectors import (
     campaign_bucket_counts,
@@ -28,6 +28,7 @@ from campaigns.selectors import (
 )
 from campaigns.services import (
     campaign_cancel,
+    campaign_create,
     campaigns_close,
     campaigns_mark_in_progress,
 )

@@ -13,9 +13,22 @@ from campaigns import leads as lead_services
 from campaigns.api import serializers as s
 from campaigns.api.filters import CampaignFilterSet, LeadFilterSet
 from campaigns.imports import lead_import_upload
-from campaigns.launch import QUEUE_DOWN_AFTER_LAUNCH
+from campaigns.launch import (
+    QUEUE_DOWN_AFTER_LAUNCH,
+    LaunchRefused,
+    campaign_launch,
+    campaign_preview,
+)
 from campaigns.models import Campaign, Lead, LeadImport, LeadList
 from campaigns.selectors import campaign_bucket_counts, campaign_error_counts
+from campaigns.services import (
+    CampaignNotCancelable,
+    CampaignNotDraft,
+    campaign_cancel,
+    campaign_create,
+    campaign_resend_failed,
+    campaign_update,
+)
 from messaging.api.serializers import MessageExportOutputSerializer
 from messaging.api.views import (
     ATTEMPTS_PARAMETER,
@@ -296,7 +309,7 @@ class CampaignListCreateApi(CampaignApiMixin, generics.ListAPIView):
     def post(self, request):
         data = s.CampaignInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        campaign = lead_services.campaign_create(
+        campaign = campaign_create(
             account_id=self.account.pk, **self._campaign_data(dict(data.validated_data))
         )
         return campaign_response(
@@ -315,11 +328,11 @@ class CampaignDetailApi(CampaignApiMixin, generics.RetrieveAPIView):
         data = s.CampaignInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         try:
-            lead_services.campaign_update(
+            campaign_update(
                 campaign_id=campaign.pk,
                 **self._campaign_data(dict(data.validated_data)),
             )
-        except lead_services.CampaignNotDraft:
+        except CampaignNotDraft:
             raise DomainError(
                 "Only a draft campaign can be changed.",
                 code="campaign_state",
@@ -348,8 +361,6 @@ class CampaignPreviewApi(CampaignActionMixin, APIView):
 
     @extend_schema(responses=s.LaunchPreviewOutputSerializer)
     def get(self, request, pk: int):
-        from campaigns.services import campaign_preview
-
         preview = campaign_preview(campaign_id=self.campaign(pk).pk)
         return Response(s.LaunchPreviewOutputSerializer(preview).data)
 
@@ -374,20 +385,18 @@ class CampaignLaunchApi(CampaignActionMixin, APIView):
     )
     @idempotent("campaign-launch")
     def post(self, request, pk: int):
-        from campaigns import services
-
         campaign = self.campaign(pk)
         data = s.CampaignLaunchInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if not campaign.can_launch():
             raise self.state_error(campaign, "launched")
         try:
-            services.campaign_launch(
+            campaign_launch(
                 campaign_id=campaign.pk,
                 launched_by=request_actor(request),
                 confirm_warnings=data.validated_data["confirm_warnings"],
             )
-        except services.LaunchRefused as exc:
+        except LaunchRefused as exc:
             if exc.problems:
                 raise DomainError(
                     "The campaign cannot be launched: " + "; ".join(exc.problems),
@@ -419,8 +428,6 @@ class CampaignCancelApi(CampaignActionMixin, APIView):
 
     @extend_schema(request=None, responses=s.CountOutputSerializer)
     def post(self, request, pk: int):
-        from campaigns.services import CampaignNotCancelable, campaign_cancel
-
         campaign = self.campaign(pk)
         try:
             count = campaign_cancel(
@@ -437,8 +444,6 @@ class CampaignResendFailedApi(CampaignActionMixin, APIView):
 
     @extend_schema(request=None, responses=s.CountOutputSerializer)
     def post(self, request, pk: int):
-        from campaigns.services import campaign_resend_failed
-
         campaign = self.campaign(pk)
         count = campaign_resend_failed(
             campaign_id=campaign.pk, actor=request_actor(request)

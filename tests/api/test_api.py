@@ -258,7 +258,7 @@ class FakeRefused(Exception):
 
 @pytest.fixture
 def fake_launch(monkeypatch):
-    from campaigns import services
+    from campaigns.api import views
 
     calls = []
 
@@ -269,8 +269,8 @@ def fake_launch(monkeypatch):
         Campaign.objects.filter(pk=campaign_id).update(state=Campaign.State.PROCESSING)
         return Campaign.objects.get(pk=campaign_id)
 
-    monkeypatch.setattr(services, "campaign_launch", launch, raising=False)
-    monkeypatch.setattr(services, "LaunchRefused", FakeRefused, raising=False)
+    monkeypatch.setattr(views, "campaign_launch", launch)
+    monkeypatch.setattr(views, "LaunchRefused", FakeRefused)
     return calls
 
 

@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.admin.models import ADDITION
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery
@@ -14,7 +15,7 @@ from messaging.dispatch import messages_enqueue
 from messaging.models import ErrorCode, Message, MessageEvent
 from messaging.services import StatusUpdate, messages_apply_statuses
 from messaging.statuses import FINAL, Status, statuses_in
-from portal.audit import ADDITION, audit_record
+from portal.audit import audit_record
 
 
 class CampaignNotDraft(Exception):

@@ -8,6 +8,7 @@ from django.db.models import (
     DateTimeField,
     Exists,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -17,7 +18,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncHour
 from django.utils import timezone
 
-from campaigns.models import Campaign, Lead
+from campaigns.models import Campaign, Lead, LeadImport, LeadList
 from messaging.models import ErrorCode, Message, MessageCount, OptOut
 from messaging.statuses import Bucket, Status, rollup, statuses_in
 
@@ -219,3 +220,43 @@ def lead_list_members(*, lead_list_id: int) -> QuerySet[Lead]:
         .annotate(opted_out=lead_opted_out())
         .order_by("-created_at", "-pk")
     )
+
+
+def lead_list_for_api(*, account_id: int, deleted: bool = False):
+    """Live leads (deleted ones too if asked) with opt-out state and the advice of
+    their latest error, lists prefetched."""
+    latest_error = (
+        Message.objects.filter(lead=OuterRef("pk"), error__isnull=False)
+        .order_by("-created_at", "-pk")
+        .values("error__number_advice")[:1]
+    )
+    leads = Lead.objects.filter(account_id=account_id)
+    if not deleted:
+        leads = leads.filter(deleted_at__isnull=True)
+    return (
+        leads.annotate(
+            opted_out=Exists(
+                OptOut.objects.filter(account_id=account_id, phone=OuterRef("phone"))
+            ),
+            number_advice=Subquery(latest_error),
+        )
+        .prefetch_related(Prefetch("lists", queryset=LeadList.objects.only("pk")))
+        .order_by("-created_at", "-pk")
+    )
+
+
+def campaign_list_for_api(*, account_id: int):
+    """The account's campaigns with their lists prefetched, newest first."""
+    return (
+        Campaign.objects.filter(account_id=account_id)
+        .prefetch_related(Prefetch("lists", queryset=LeadList.objects.only("pk")))
+        .order_by("-created_at", "-pk")
+    )
+
+
+def lead_import_list_for_api(*, account_id: int) -> QuerySet[LeadImport]:
+    return LeadImport.objects.filter(account_id=account_id)
+
+
+def leadlist_list_for_api(*, account_id: int) -> QuerySet[LeadList]:
+    return LeadList.objects.filter(account_id=account_id)

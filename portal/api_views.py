@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from portal.api import AccountScopedMixin
 from portal.models import CreditEntry
+from portal.selectors import credit_entry_list_for_api
 
 
 class AccountOutputSerializer(serializers.Serializer):
@@ -48,9 +49,7 @@ class CreditEntryListApi(AccountScopedMixin, generics.ListAPIView):
     search_fields = ["note"]
 
     def get_queryset(self):
-        return CreditEntry.objects.filter(account=self.account).order_by(
-            "-created_at", "-pk"
-        )
+        return credit_entry_list_for_api(account_id=self.account.pk)
 
 
 @csrf_exempt  # answers every method alike; it changes nothing

@@ -1,6 +1,5 @@
 """Campaigns API: leads, lists, imports, campaigns (draft edits, launch, cancel, resend), stats."""
 
-from django.db.models import Exists, OuterRef, Prefetch, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -20,7 +19,14 @@ from campaigns.launch import (
     campaign_preview,
 )
 from campaigns.models import Campaign, Lead, LeadImport, LeadList
-from campaigns.selectors import campaign_bucket_counts, campaign_error_counts
+from campaigns.selectors import (
+    campaign_bucket_counts,
+    campaign_error_counts,
+    campaign_list_for_api,
+    lead_import_list_for_api,
+    lead_list_for_api,
+    leadlist_list_for_api,
+)
 from campaigns.services import (
     CampaignNotCancelable,
     CampaignNotDraft,
@@ -37,7 +43,7 @@ from messaging.api.views import (
     message_rows,
 )
 from messaging.exports import message_export_response
-from messaging.models import Message, OptOut, Sender
+from messaging.models import Sender
 from portal.api import (
     AccountScopedMixin,
     DomainError,
@@ -52,29 +58,6 @@ from portal.publishing import QueueUnavailable
 
 # Uploads up to this size are imported during the request; larger ones by a worker.
 IMPORT_SYNC_MAX_BYTES = 512 * 1024
-
-
-def lead_list_for_api(*, account_id: int, deleted: bool = False):
-    """Live leads (deleted ones too if asked) with opt-out state and the advice of
-    their latest error, lists prefetched."""
-    latest_error = (
-        Message.objects.filter(lead=OuterRef("pk"), error__isnull=False)
-        .order_by("-created_at", "-pk")
-        .values("error__number_advice")[:1]
-    )
-    leads = Lead.objects.filter(account_id=account_id)
-    if not deleted:
-        leads = leads.filter(deleted_at__isnull=True)
-    return (
-        leads.annotate(
-            opted_out=Exists(
-                OptOut.objects.filter(account_id=account_id, phone=OuterRef("phone"))
-            ),
-            number_advice=Subquery(latest_error),
-        )
-        .prefetch_related(Prefetch("lists", queryset=LeadList.objects.only("pk")))
-        .order_by("-created_at", "-pk")
-    )
 
 
 def _account_lists(account, list_ids: list[int]) -> list[LeadList]:
@@ -204,7 +187,7 @@ class LeadImportScopedMixin(AccountScopedMixin):
     serializer_class = s.LeadImportOutputSerializer
 
     def get_queryset(self):
-        return LeadImport.objects.filter(account=self.account)
+        return lead_import_list_for_api(account_id=self.account.pk)
 
 
 class LeadImportListApi(LeadImportScopedMixin, generics.ListAPIView):
@@ -223,7 +206,7 @@ class LeadListListCreateApi(AccountScopedMixin, generics.ListAPIView):
     serializer_class = s.LeadListOutputSerializer
 
     def get_queryset(self):
-        return LeadList.objects.filter(account=self.account)
+        return leadlist_list_for_api(account_id=self.account.pk)
 
     @extend_schema(
         request=s.LeadListCreateInputSerializer,
@@ -248,16 +231,7 @@ class LeadListDetailApi(AccountScopedMixin, generics.RetrieveAPIView):
     serializer_class = s.LeadListOutputSerializer
 
     def get_queryset(self):
-        return LeadList.objects.filter(account=self.account)
-
-
-def campaign_list_for_api(*, account_id: int):
-    """The account's campaigns with their lists prefetched, newest first."""
-    return (
-        Campaign.objects.filter(account_id=account_id)
-        .prefetch_related(Prefetch("lists", queryset=LeadList.objects.only("pk")))
-        .order_by("-created_at", "-pk")
-    )
+        return leadlist_list_for_api(account_id=self.account.pk)
 
 
 def campaign_response(*, account_id: int, campaign_id: int, code: int) -> Response:

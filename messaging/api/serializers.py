@@ -12,7 +12,7 @@ from portal.api_fields import IdField
 class MessageOutputSerializer(serializers.Serializer):
     """Flat: the status, its bucket and meaning, and the error's explanation if it failed.
 
-    Expects Message rows from message_list(): lead and error selected, billable annotated.
+    Expects Message rows from message_list_for_api(): lead and error selected, billable annotated.
     """
 
     id = serializers.IntegerField()

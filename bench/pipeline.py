@@ -35,8 +35,8 @@ def run(*, leads: int, workers: int, scratch: Path, broker_url: str) -> dict:
     from django.db.models import Max, Min, Q
     from django.utils import timezone
 
-    from campaigns.demo import demo_campaign_create, demo_report
     from campaigns.launch import campaign_launch
+    from campaigns.management.demo_run import demo_campaign_create, demo_report
     from messaging.models import MessageEvent
     from messaging.statuses import Status
     from tests.integration.workers import (

@@ -2,7 +2,7 @@
 
 from django.db.migrations import RunPython
 
-# A BEFORE UPDATE trigger on each table with a change feed (portal/api_feed.py):
+# A BEFORE UPDATE trigger on each table with a change feed (portal/api/feed.py):
 # an UPDATE that leaves updated_at as it was, or stamps it before its own
 # transaction began (a time computed before a long batch), gets the clock's
 # time instead. So every change path bumps it, set-based UPDATEs included, and

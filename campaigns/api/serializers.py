@@ -5,7 +5,7 @@ from rest_framework import serializers
 from campaigns.models import Campaign, LeadImport
 from messaging.models import ErrorCode
 from messaging.statuses import BUCKET_MEANING, Bucket
-from portal.api_fields import IdField, TextDictField
+from portal.api.fields import IdField, TextDictField
 
 
 class LeadListOutputSerializer(serializers.Serializer):

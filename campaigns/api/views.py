@@ -44,15 +44,12 @@ from messaging.api.views import (
 )
 from messaging.exports import message_export_response
 from messaging.models import Sender
-from portal.api import (
-    AccountScopedMixin,
-    DomainError,
-    ErrorOutputSerializer,
-    idempotent,
-)
-from portal.api_auth import request_actor
-from portal.api_feed import FEED_PARAMETER, ChangeFeedPagination
-from portal.api_schema import IDEMPOTENCY_PARAMETER
+from portal.api.auth import request_actor
+from portal.api.errors import DomainError, ErrorOutputSerializer
+from portal.api.feed import FEED_PARAMETER, ChangeFeedPagination
+from portal.api.idempotency import idempotent
+from portal.api.schema import IDEMPOTENCY_PARAMETER
+from portal.api.views import AccountScopedMixin
 from portal.phones import phone_parse
 from portal.publishing import QueueUnavailable
 

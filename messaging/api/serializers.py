@@ -6,7 +6,7 @@ from rest_framework import serializers
 from messaging.models import ErrorCode, Message, MessageEvent, MessageExport
 from messaging.outbound import MAX_BODY_CHARS
 from messaging.statuses import STATUS_MEANING, Status, bucket_of, is_final
-from portal.api_fields import IdField
+from portal.api.fields import IdField
 
 
 class MessageOutputSerializer(serializers.Serializer):

@@ -49,17 +49,13 @@ from messaging.selectors import (
     optout_list_for_api,
     sender_list_for_api,
 )
-from portal.api import (
-    AccountScopedMixin,
-    DomainError,
-    ErrorOutputSerializer,
-    NewestFirstCursorPagination,
-    idempotent,
-    idempotent_answer_save,
-)
-from portal.api_auth import request_actor
-from portal.api_feed import ChangeFeedPagination, NewestFirstFeedPagination
-from portal.api_schema import IDEMPOTENCY_PARAMETER
+from portal.api.auth import request_actor
+from portal.api.errors import DomainError, ErrorOutputSerializer
+from portal.api.feed import ChangeFeedPagination, NewestFirstFeedPagination
+from portal.api.idempotency import idempotent, idempotent_answer_save
+from portal.api.lists import NewestFirstCursorPagination
+from portal.api.schema import IDEMPOTENCY_PARAMETER
+from portal.api.views import AccountScopedMixin
 from portal.models import Account
 from portal.phones import phone_parse
 

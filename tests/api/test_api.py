@@ -144,7 +144,7 @@ def test_list_query_count_is_flat(name, query, token_key):
     counts = []
     for n in (1, 50):
         account = factories.AccountFactory()
-        from portal.api_auth import api_token_create
+        from portal.api.auth import api_token_create
 
         _, key = api_token_create(account=account)
         LIST_ENDPOINTS[name](account, n)

@@ -258,7 +258,7 @@ class FakeRefused(Exception):
 
 @pytest.fixture
 def fake_launch(monkeypatch):
-    from campaigns.api import views
+    from campaigns.api import campaign_views
 
     calls = []
 
@@ -269,8 +269,8 @@ def fake_launch(monkeypatch):
         Campaign.objects.filter(pk=campaign_id).update(state=Campaign.State.PROCESSING)
         return Campaign.objects.get(pk=campaign_id)
 
-    monkeypatch.setattr(views, "campaign_launch", launch)
-    monkeypatch.setattr(views, "LaunchRefused", FakeRefused)
+    monkeypatch.setattr(campaign_views, "campaign_launch", launch)
+    monkeypatch.setattr(campaign_views, "LaunchRefused", FakeRefused)
     return calls
 
 

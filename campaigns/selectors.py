@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db.models import (
     Count,
@@ -19,8 +20,9 @@ from django.db.models.functions import Coalesce, TruncHour
 from django.utils import timezone
 
 from campaigns.models import Campaign, Lead, LeadImport, LeadList
-from messaging.models import ErrorCode, Message, MessageCount, OptOut
-from messaging.statuses import Bucket, Status, rollup, statuses_in
+from messaging.explain import number_advice_text
+from messaging.models import ErrorCode, Message, MessageCount, OptOut, OptOutEvent
+from messaging.statuses import STATUS_MEANING, Bucket, Status, rollup, statuses_in
 
 
 def campaign_bucket_counts(*, campaign_ids: Iterable[int]) -> dict[int, dict[str, int]]:
@@ -178,6 +180,45 @@ def lead_message_list(*, lead: Lead):
         Message.objects.filter(account_id=lead.account_id, phone=lead.phone)
         .select_related("error", "campaign")
         .order_by("-created_at", "-pk")
+    )
+
+
+@dataclass(frozen=True)
+class LeadTimeline:
+    """A lead's conversation: its newest entries, oldest first, and its latest error."""
+
+    entries: list[dict]  # kind "message" (with its status's meaning) or "opt"
+    last_error: ErrorCode | None
+    advice: str | None  # what to do with the number, in the catalog's words
+
+
+def lead_timeline(*, lead: Lead, opted_out: bool, limit: int) -> LeadTimeline:
+    """Every message to and from the lead and every opt-out/opt-in, newest `limit` of them."""
+    sms = list(lead_message_list(lead=lead)[:limit])
+    events = list(
+        OptOutEvent.objects.filter(account_id=lead.account_id, phone=lead.phone)
+        .select_related("actor")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+    timeline = [
+        {
+            "kind": "message",
+            "at": m.created_at,
+            "message": m,
+            "meaning": STATUS_MEANING[m.status],
+        }
+        for m in sms
+    ] + [{"kind": "opt", "at": e.created_at, "event": e} for e in events]
+    # The newest entries, read as a conversation: oldest first.
+    timeline.sort(key=lambda item: item["at"], reverse=True)
+    last_error = next((m.error for m in sms if m.error_id), None)
+    advice = None
+    if opted_out:
+        advice = number_advice_text(ErrorCode.NumberAdvice.OPTED_OUT)
+    elif last_error is not None:
+        advice = number_advice_text(last_error.number_advice)
+    return LeadTimeline(
+        entries=timeline[:limit][::-1], last_error=last_error, advice=advice
     )
 
 

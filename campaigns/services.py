@@ -99,21 +99,20 @@ def campaigns_mark_in_progress(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     sent = Message.objects.filter(campaign=OuterRef("pk"), sent_at__isnull=False)
     first_sent = sent.order_by("sent_at").values("sent_at")[:1]
-    # One UPDATE for every campaign at once; the state guard makes a re-run a no-op.
+    # One UPDATE for every campaign at once, of the rows locked here: exactly
+    # those are told to webhooks; a re-run finds none.
     with transaction.atomic():
-        moved = Campaign.objects.filter(
-            Exists(sent), state=Campaign.State.PROCESSING
-        ).update(
+        ids = list(
+            Campaign.objects.filter(Exists(sent), state=Campaign.State.PROCESSING)
+            .select_for_update()
+            .values_list("pk", flat=True)
+        )
+        moved = Campaign.objects.filter(pk__in=ids).update(
             state=Campaign.State.IN_PROGRESS,
             first_sent_at=Subquery(first_sent),
             updated_at=now,
         )
-        if moved:  # the ones this call moved carry its time
-            campaign_states_emit(
-                campaigns=Campaign.objects.filter(
-                    state=Campaign.State.IN_PROGRESS, updated_at=now
-                )
-            )
+        campaign_states_emit(campaigns=Campaign.objects.filter(pk__in=ids))
     return moved
 
 

@@ -24,9 +24,7 @@ application) it is the server: the portal's URLs plus /bench/bare/.
 """
 
 import argparse
-import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -40,6 +38,17 @@ from urllib.request import Request, urlopen
 from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.wrk import (  # noqa: E402
+    CONNECTIONS,
+    THREADS,
+    WRK_SCRIPT,
+    wrk_check,
+    wrk_run,
+    wrk_total,
+)
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/portal_bench_webhooks"
 DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/0"
 # Twice the cores plus one, as gunicorn's docs suggest for sync workers.
@@ -49,9 +58,6 @@ WORKERS = 2 * (os.cpu_count() or 1) + 1
 # threads let a worker wait for several at once, which PostgreSQL flushes
 # together; they also keep HTTP connections alive. Both loads get them.
 SERVER_THREADS = 4
-# The connection count of the measurements in ARCHITECTURE.md section 9.
-CONNECTIONS = 16
-THREADS = 2
 # Signed requests prepared per second of load: more than the webhook serves,
 # so that each accepted callback is about a message no other one touched.
 MESSAGES_PER_SECOND = 4000
@@ -63,41 +69,6 @@ WARM_UP_SECONDS = 2
 # The two loads alternate in this many slices each, so that a change in the
 # machine's other load during the run weighs on both alike.
 SLICES = 4
-
-# wrk script: each thread walks its own slice of the prepared requests and
-# reports requests, non-2xx answers and latency percentiles as JSON. The
-# requests are read line by line: LuaJIT refuses a table literal of 80k rows.
-WRK_SCRIPT = """
-local requests = {}
-for line in io.lines("%(data)s") do
-  table.insert(requests, {line:match("([^\t]*)\t([^\t]*)\t(.*)")})
-end
-local threads, counter = {}, 0
-function setup(thread)
-  counter = counter + 1
-  thread:set("id", counter)
-  table.insert(threads, thread)
-end
-function init(args)
-  index = id + %(offset)d
-end
-function request()
-  local item = requests[(index - 1) %% #requests + 1]
-  index = index + %(threads)d
-  return wrk.format("POST", item[1], {
-    ["Content-Type"] = "application/x-www-form-urlencoded",
-    ["X-Twilio-Signature"] = item[2],
-  }, item[3])
-end
-function done(summary, latency, requests)
-  local bad = summary.errors.status + summary.errors.connect + summary.errors.read
-    + summary.errors.write + summary.errors.timeout
-  io.write(string.format(
-    '{"requests": %%d, "failed": %%d, "seconds": %%f, "p50_ms": %%f, "p99_ms": %%f}\\n',
-    summary.requests, bad, summary.duration / 1e6,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
-end
-"""
 
 
 def fixtures_create(count: int):
@@ -182,41 +153,6 @@ def server_wait(url: str, timeout: float = 60) -> None:
         except OSError:
             time.sleep(0.2)
     raise RuntimeError("gunicorn did not start")
-
-
-def wrk_check() -> None:
-    """Stop at once, saying how to install it, when wrk (the load generator) is missing."""
-    if shutil.which("wrk") is None:
-        sys.exit(
-            "bench/webhooks.py needs wrk, the HTTP load generator: "
-            "apt-get install wrk (Debian, Ubuntu) or brew install wrk (macOS)."
-        )
-
-
-def wrk_run(url: str, script: Path, seconds: int) -> dict:
-    command = [
-        "wrk",
-        f"-t{THREADS}",
-        f"-c{CONNECTIONS}",
-        f"-d{seconds}s",
-        "--timeout",
-        "5s",
-        "-s",
-        str(script),
-        url,
-    ]
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    return json.loads(output.strip().splitlines()[-1])
-
-
-def wrk_total(slices: list[dict]) -> dict:
-    """One figure from the slices of a load; p99 is the worst slice's (an upper bound)."""
-    total = {key: sum(part[key] for part in slices) for key in ("requests", "failed")}
-    seconds = sum(part["seconds"] for part in slices)
-    return total | {
-        "rps": total["requests"] / seconds,
-        "p99_ms": max(part["p99_ms"] for part in slices),
-    }
 
 
 def worker_start(environment: dict[str, str]) -> subprocess.Popen:
@@ -309,8 +245,7 @@ def main() -> None:
         "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", DEFAULT_BROKER_URL),
     }
     os.environ.update(environment)
-    sys.path.insert(0, str(ROOT))
-    from bench.harness import database_create
+    from bench.harness import database_create, result_print
 
     database_create(database_url)
     subprocess.run(
@@ -405,11 +340,7 @@ def main() -> None:
         "conn_max_age": settings.DATABASES["default"]["CONN_MAX_AGE"],
         "connections": CONNECTIONS,
     }
-    if options.json:
-        print(json.dumps(figures))
-    else:
-        for name, value in figures.items():
-            print(f"{name:>16}: {value}")
+    result_print(figures, as_json=options.json, width=18)
 
 
 if __name__ == "__main__":

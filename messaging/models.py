@@ -304,6 +304,13 @@ class Message(TimeStampedModel):
                 condition=Q(status=Status.QUEUED),
                 name="msg_queued_expires",
             ),
+            # Held messages per campaign (campaign_held_counts, the widget):
+            # only held ones are in it, however many others are queued.
+            models.Index(
+                fields=["campaign", "hold"],
+                condition=Q(status=Status.QUEUED) & ~Q(hold=""),
+                name="msg_held",
+            ),
             # messages_release_stuck:
             models.Index(
                 fields=["claimed_at"],

@@ -89,5 +89,9 @@ class Migration(migrations.Migration):
             name='brand',
             field=models.ForeignKey(blank=True, help_text='Its 10DLC brand, whose daily cap it shares.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='senders', to='messaging.brand'),
         ),
+        migrations.AddIndex(
+            model_name='message',
+            index=models.Index(condition=models.Q(('status', 'queued'), models.Q(('hold', ''), _negated=True)), fields=['campaign', 'hold'], name='msg_held'),
+        ),
         migrations.RunPython(restore_sqlite_count_triggers, migrations.RunPython.noop),
     ]

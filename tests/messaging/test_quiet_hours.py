@@ -162,7 +162,8 @@ def test_a_message_queued_at_2059_and_claimed_at_2101_is_held_until_8(
 ):
     # given a message queued just before 21:00 in New York
     settings.PORTAL_QUIET_HOURS = True
-    queued_at = datetime(2026, 6, 10, 20, 59, tzinfo=NEW_YORK)
+    # (years ahead: PostgreSQL's updated_at trigger reads the real clock)
+    queued_at = datetime(2031, 6, 10, 20, 59, tzinfo=NEW_YORK)
     lead = LeadFactory(account=campaign.account, phone=DC)
     with time_machine.travel(queued_at, tick=False):
         message = MessageFactory(
@@ -173,7 +174,7 @@ def test_a_message_queued_at_2059_and_claimed_at_2101_is_held_until_8(
         assert messages_send(message_ids=[message.pk]) == 0
     # then it is held, not failed: queued, until 8:00, its validity counted from then
     message.refresh_from_db()
-    release = datetime(2026, 6, 11, 8, 0, tzinfo=NEW_YORK)
+    release = datetime(2031, 6, 11, 8, 0, tzinfo=NEW_YORK)
     assert (message.status, message.hold, message.next_attempt_at) == (
         "queued",
         "quiet_hours",

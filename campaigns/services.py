@@ -1,21 +1,16 @@
-"""Campaign lifecycle services."""
+"""Campaign services: create and change a draft, cancel, resend, suppress, close."""
 
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.admin.models import ADDITION
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import ngettext
 
-from campaigns.fan_out import campaign_fan_out, campaigns_resume_fan_outs
 from campaigns.hooks import campaign_states_emit
-from campaigns.launch import (
-    LaunchPreview,
-    LaunchRefused,
-    campaign_launch,
-    campaign_preview,
-)
 from campaigns.models import Campaign, Lead
 from messaging.dispatch import messages_enqueue
 from messaging.models import ErrorCode, Message, MessageEvent
@@ -23,24 +18,63 @@ from messaging.services import StatusUpdate, messages_apply_statuses
 from messaging.statuses import FINAL, Status, statuses_in
 from portal.audit import audit_record
 
-__all__ = [
-    "LaunchPreview",
-    "CampaignNotCancelable",
-    "LaunchRefused",
-    "campaign_cancel",
-    "campaign_fan_out",
-    "campaign_launch",
-    "campaign_preview",
-    "campaign_resend_failed",
-    "campaign_suppress_permanent",
-    "campaigns_close",
-    "campaigns_mark_in_progress",
-    "campaigns_resume_fan_outs",
-]
+
+class CampaignNotDraft(Exception):
+    """Only a draft campaign can be changed."""
 
 
 class CampaignNotCancelable(Exception):
     """Only a draft or running campaign can be canceled; the message says the state."""
+
+
+@transaction.atomic
+def campaign_create(
+    *, account_id: int, lists=(), actor: AbstractBaseUser | None = None, **data
+) -> Campaign:
+    """Create a draft campaign."""
+    campaign = Campaign.objects.create(account_id=account_id, **data)
+    if lists:
+        campaign.lists.set(lists)
+    audit_record(actor=actor, obj=campaign, message="Created", flag=ADDITION)
+    return campaign
+
+
+@transaction.atomic
+def campaign_update(
+    *, campaign_id: int, lists=None, actor: AbstractBaseUser | None = None, **data
+) -> Campaign:
+    """Change a campaign while it is a draft; raise CampaignNotDraft otherwise."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+    if campaign.state != Campaign.State.DRAFT:
+        raise CampaignNotDraft(campaign.state)
+    for name, value in data.items():
+        setattr(campaign, name, value)
+    campaign.save()
+    if lists is not None:
+        campaign.lists.set(lists)
+    audit_record(actor=actor, obj=campaign, message="Changed the draft")
+    return campaign
+
+
+@transaction.atomic
+def campaign_duplicate(
+    *, campaign_id: int, actor: AbstractBaseUser | None = None
+) -> Campaign:
+    """Copy a campaign of any state into a new draft: name, sender, lists, body, defaults."""
+    source = Campaign.objects.get(pk=campaign_id)
+    copy = campaign_create(
+        account_id=source.account_id,
+        lists=list(source.lists.values_list("pk", flat=True)),
+        name=f"Copy of {source.name}"[:200],
+        sender_id=source.sender_id,
+        body=source.body,
+        field_defaults=source.field_defaults,
+        validity_hours=source.validity_hours,
+    )
+    audit_record(
+        actor=actor, obj=copy, message=f"Duplicated from {source}", flag=ADDITION
+    )
+    return copy
 
 
 def campaign_result(*, delivered: int, total: int) -> str:

@@ -228,6 +228,8 @@ CELERY_BEAT_SCHEDULE = {
     # Launches whose fan-out never reached a worker (broker down, task lost).
     "resume-fan-outs": {"task": "campaigns.resume_fan_outs", "schedule": 60.0},
     "refresh-campaigns": {"task": "campaigns.refresh_states", "schedule": 5.0},
+    # The delivery monitor's alerts: raised and cleared within about a minute.
+    "sweep-alerts": {"task": "campaigns.sweep_alerts", "schedule": 60.0},
     # Every write adds count rows; folding them keeps the dashboard's sums short.
     "squash-counts": {"task": "messaging.squash_counts", "schedule": 30.0},
 }

@@ -21,7 +21,6 @@ from campaigns.selectors import (
 )
 from campaigns.services import (
     campaign_cancel,
-    campaign_launch,
     campaign_resend_failed,
 )
 from messaging.catalog import error_get
@@ -62,22 +61,6 @@ def grouped() -> dict[tuple, int]:
 
 def assert_counts_exact() -> None:
     assert counted() == grouped()
-
-
-@pytest.fixture
-def launched(account, sender, django_capture_on_commit_callbacks):
-    """A campaign launched to one lead per simulator outcome, plus one refused lead."""
-    leads = factories.LeadListFactory(account=account)
-    campaign = factories.CampaignFactory(
-        account=account, sender=sender, body="Hi {first_name}! Reply STOP to opt out."
-    )
-    campaign.lists.add(leads)
-    for phone in ("+15005550000", "+15005550003", "+15005550005", "+15005550007"):
-        factories.LeadFactory(account=account, phone=phone).lists.add(leads)
-    factories.LeadFactory(account=account, phone="+1555").lists.add(leads)
-    with django_capture_on_commit_callbacks(execute=True):
-        campaign_launch(campaign_id=campaign.pk, launched_by=None)
-    return campaign
 
 
 def test_fan_out_claims_sends_and_receipts_are_counted(launched):

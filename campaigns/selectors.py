@@ -14,12 +14,12 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, TruncHour
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from campaigns.models import Campaign, Lead
 from messaging.models import ErrorCode, Message, MessageCount, OptOut
-from messaging.statuses import Bucket, Status, rollup, statuses_in
+from messaging.statuses import Bucket, rollup, statuses_in
 
 
 def campaign_bucket_counts(*, campaign_ids: Iterable[int]) -> dict[int, dict[str, int]]:
@@ -177,22 +177,6 @@ def lead_message_list(*, lead: Lead):
         Message.objects.filter(account_id=lead.account_id, phone=lead.phone)
         .select_related("error", "campaign")
         .order_by("-created_at", "-pk")
-    )
-
-
-def campaign_deliveries_over_time(*, campaign_id: int) -> list[tuple]:
-    """Count a campaign's delivered messages per hour of delivery, oldest first."""
-    return list(
-        Message.objects.filter(
-            campaign_id=campaign_id,
-            superseded=False,
-            status=Status.DELIVERED,
-            final_at__isnull=False,
-        )
-        .annotate(hour=TruncHour("final_at"))
-        .values_list("hour")
-        .annotate(n=Count("pk"))
-        .order_by("hour")
     )
 
 

@@ -17,6 +17,7 @@ from campaigns.launch import (
 )
 from campaigns.models import Campaign, Lead
 from messaging.dispatch import messages_enqueue
+from messaging.holds import campaign_messages_hold
 from messaging.models import ErrorCode, Message, MessageEvent
 from messaging.services import StatusUpdate, messages_apply_statuses
 from messaging.statuses import FINAL, Status, statuses_in
@@ -197,7 +198,10 @@ def campaign_resend_failed(*, campaign_id: int, actor) -> int:
         Campaign.objects.filter(pk=campaign_id).update(
             state=Campaign.State.IN_PROGRESS, result="", done_at=None, updated_at=now
         )
-    messages_enqueue(message_ids=[m.pk for m in retries])
+    if campaign.state == Campaign.State.PAUSED:
+        campaign_messages_hold(campaign_id=campaign_id)  # sent on resume
+    else:
+        messages_enqueue(message_ids=[m.pk for m in retries])
     return len(retries)
 
 

@@ -96,19 +96,24 @@ def band_words(seconds: int | None) -> str:
 
 
 def monitor_figures(
-    *, account_ids: Iterable[int], now: datetime | None = None
+    *,
+    account_ids: Iterable[int] | None = None,
+    campaign_ids: Iterable[int] | None = None,
+    now: datetime | None = None,
 ) -> dict[str, dict[str, dict[int, Figures]]]:
     """Last hour's and last day's figures per account, sender and campaign: one query.
 
-    Returns {"hour" | "day": {"account" | "sender" | "campaign": {id: Figures}}}.
+    Of the given accounts' messages, or of the given campaigns'. Returns
+    {"hour" | "day": {"account" | "sender" | "campaign": {id: Figures}}}.
     """
     now = now or timezone.now()
+    scope = (
+        Q(account_id__in=account_ids)
+        if campaign_ids is None
+        else Q(campaign_id__in=list(campaign_ids))
+    )
     rows = (
-        OutcomeCount.objects.filter(
-            account_id__in=account_ids,
-            minute__gte=now - DAY,
-            status__in=ANSWERED,
-        )
+        OutcomeCount.objects.filter(scope, minute__gte=now - DAY, status__in=ANSWERED)
         .values_list(
             "account_id",
             "sender_id",

@@ -10,6 +10,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from messaging.counts import message_counts_squash
+from messaging.models import Message, MessageEvent, OutcomeCount
 from messaging.monitor import (
     ANSWERED,
     OVER_A_DAY,
@@ -17,7 +18,6 @@ from messaging.monitor import (
     campaign_carriers,
     monitor_figures,
 )
-from messaging.models import Message, MessageEvent, OutcomeCount
 from messaging.services import StatusUpdate, messages_apply_statuses
 from messaging.statuses import Status
 from messaging.sweeps import messages_expire, messages_mark_unknown
@@ -130,7 +130,7 @@ def test_monitor_figures_come_from_count_rows_in_a_constant_number_of_queries(
     account, sender, django_assert_num_queries
 ):
     now = timezone.now()
-    for n in range(3):
+    for _ in range(3):
         campaign = factories.CampaignFactory(account=account, sender=sender)
         for status in (
             Status.DELIVERED,

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from campaigns.api import views
+from campaigns.api import pause_views, views
 
 urlpatterns = [
     path("leads/", views.LeadListCreateApi.as_view(), name="lead-list"),
@@ -34,6 +34,16 @@ urlpatterns = [
         "campaigns/<int:pk>/cancel/",
         views.CampaignCancelApi.as_view(),
         name="campaign-cancel",
+    ),
+    path(
+        "campaigns/<int:pk>/pause/",
+        pause_views.CampaignPauseApi.as_view(),
+        name="campaign-pause",
+    ),
+    path(
+        "campaigns/<int:pk>/resume/",
+        pause_views.CampaignResumeApi.as_view(),
+        name="campaign-resume",
     ),
     path(
         "campaigns/<int:pk>/resend-failed/",

@@ -248,7 +248,7 @@ class LeadImportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(AlertRule, site=support_site)
 class AlertRuleAdmin(admin.ModelAdmin):
-    """The monitor's limits: the defaults (no account) and accounts' own rules."""
+    """Accounts' own limits; the defaults are campaigns/alert_rules.json."""
 
     list_display = [
         "kind",

@@ -7,9 +7,11 @@ open per campaign and condition) and cleared when the condition ends; raising
 one emails the account's owners and, if the account asks, pauses the campaign.
 """
 
-import logging
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -24,8 +26,7 @@ from messaging.models import ErrorCode
 from messaging.monitor import Figures, band_words, window_figures
 from portal.models import Account, Membership
 
-logger = logging.getLogger(__name__)
-
+DEFAULT_RULES_FILE = Path(__file__).with_name("alert_rules.json")
 # The audit trail's actor for what the monitor does on its own.
 MONITOR_USERNAME = "delivery-monitor"
 
@@ -41,16 +42,19 @@ class Verdict:
         return 100 * self.matching / self.counted if self.counted else 0.0
 
 
+@cache
+def default_rules() -> dict[str, AlertRule]:
+    """The default rule per kind, from campaigns/alert_rules.json (unsaved rules)."""
+    data = json.loads(DEFAULT_RULES_FILE.read_text())
+    return {rule["kind"]: AlertRule(**rule) for rule in data["rules"]}
+
+
 def rules_by_account() -> tuple[dict[str, AlertRule], dict[int, dict[str, AlertRule]]]:
     """The default rule per kind, and each account's own rules per kind: one query."""
-    defaults: dict[str, AlertRule] = {}
     own: dict[int, dict[str, AlertRule]] = {}
     for rule in AlertRule.objects.all():
-        if rule.account_id is None:
-            defaults[rule.kind] = rule
-        else:
-            own.setdefault(rule.account_id, {})[rule.kind] = rule
-    return defaults, own
+        own.setdefault(rule.account_id, {})[rule.kind] = rule
+    return default_rules(), own
 
 
 def rule_verdict(

@@ -199,12 +199,12 @@ class Campaign(TimeStampedModel):
 
 
 class AlertRule(models.Model):
-    """When the delivery monitor raises an alert: a default (no account) or an account's own.
+    """An account's own limit for one kind of alert, replacing the default of that kind.
 
-    It fires when, over the last window_minutes of a campaign's answered
-    messages (or its receipts, for slow receipts), at least min_messages were
-    counted, at least min_matching matched, and the matching share is over
-    threshold_percent. An account's rule of a kind replaces the default one.
+    The defaults are data in campaigns/alert_rules.json. A rule fires when,
+    over the last window_minutes of a campaign's answered messages (or its
+    receipts, for slow receipts), at least min_messages were counted, at least
+    min_matching matched, and the matching share is over threshold_percent.
     """
 
     class Kind(models.TextChoices):
@@ -213,12 +213,7 @@ class AlertRule(models.Model):
         SLOW_RECEIPTS = "slow_receipts", "Slow receipts"
 
     account = models.ForeignKey(
-        "portal.Account",
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="alert_rules",
-        help_text="Blank: the default for every account without its own rule.",
+        "portal.Account", on_delete=models.CASCADE, related_name="alert_rules"
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     enabled = models.BooleanField(default=True)

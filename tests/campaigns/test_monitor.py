@@ -23,29 +23,9 @@ from messaging.monitor import Figures, outcome_bins
 from messaging.statuses import Bucket, Status
 from portal.models import Membership
 from tests import factories
+from tests.factories import outcome_messages
 
 pytestmark = pytest.mark.django_db
-
-
-def outcomes(campaign, status: str, n: int, *, error=None, took=timedelta(seconds=5)):
-    """n messages of the campaign that reached status just now, `took` after sending."""
-    now = timezone.now()
-    leads = factories.LeadFactory.create_batch(n, account=campaign.account)
-    Message.objects.bulk_create(
-        Message(
-            account_id=campaign.account_id,
-            campaign=campaign,
-            sender_id=campaign.sender_id,
-            lead=lead,
-            phone=lead.phone,
-            body="Hi",
-            status=status,
-            error=error,
-            sent_at=now - took,
-            final_at=now if status != Status.UNKNOWN else None,
-        )
-        for lead in leads
-    )
 
 
 @pytest.fixture
@@ -108,8 +88,8 @@ def test_slow_receipts_rule_is_15_percent_later_than_5_minutes(fast, slow):
 
 
 def test_an_alert_is_emailed_once_per_episode_and_cleared_when_it_ends(running, sweep):
-    outcomes(running, Status.DELIVERED, 193)
-    outcomes(
+    outcome_messages(running, Status.DELIVERED, 193)
+    outcome_messages(
         running, Status.UNDELIVERED, 7, error=error_get(provider="twilio", code="30003")
     )
 
@@ -134,8 +114,8 @@ def test_an_alert_is_emailed_once_per_episode_and_cleared_when_it_ends(running, 
     Message.objects.update(final_at=timezone.now() - timedelta(hours=2))
     assert sweep() == {"raised": 0, "cleared": 1}
     # a new spike is a new episode, with its own email
-    outcomes(running, Status.DELIVERED, 190)
-    outcomes(
+    outcome_messages(running, Status.DELIVERED, 190)
+    outcome_messages(
         running, Status.FAILED, 10, error=error_get(provider="twilio", code="30003")
     )
     assert sweep()["raised"] == 1
@@ -143,15 +123,15 @@ def test_an_alert_is_emailed_once_per_episode_and_cleared_when_it_ends(running, 
 
 
 def test_spam_filtering_and_unregistered_sender_errors_alert_at_five(running, sweep):
-    outcomes(running, Status.DELIVERED, 1000)
-    outcomes(
+    outcome_messages(running, Status.DELIVERED, 1000)
+    outcome_messages(
         running, Status.UNDELIVERED, 2, error=error_get(provider="twilio", code="30007")
     )
-    outcomes(
+    outcome_messages(
         running, Status.FAILED, 2, error=error_get(provider="twilio", code="30034")
     )
     assert sweep()["raised"] == 0
-    outcomes(
+    outcome_messages(
         running, Status.UNDELIVERED, 1, error=error_get(provider="telnyx", code="40010")
     )
     sweep()
@@ -159,8 +139,8 @@ def test_spam_filtering_and_unregistered_sender_errors_alert_at_five(running, sw
 
 
 def test_slow_receipts_alert(running, sweep):
-    outcomes(running, Status.DELIVERED, 160)
-    outcomes(running, Status.DELIVERED, 40, took=timedelta(minutes=8))
+    outcome_messages(running, Status.DELIVERED, 160)
+    outcome_messages(running, Status.DELIVERED, 40, took=timedelta(minutes=8))
     sweep()
     alert = Alert.objects.get()
     assert alert.kind == "slow_receipts"
@@ -174,8 +154,8 @@ def test_an_account_rule_replaces_the_default(running, sweep):
         min_messages=10,
         threshold_percent=50,
     )
-    outcomes(running, Status.DELIVERED, 150)
-    outcomes(
+    outcome_messages(running, Status.DELIVERED, 150)
+    outcome_messages(
         running,
         Status.UNDELIVERED,
         50,
@@ -190,8 +170,8 @@ def test_the_monitor_pauses_when_the_account_asks_and_staff_resume(
     running.account.pause_on_alert = True
     running.account.save()
     waiting = factories.MessageFactory.create_batch(3, campaign=running)
-    outcomes(running, Status.DELIVERED, 180)
-    outcomes(
+    outcome_messages(running, Status.DELIVERED, 180)
+    outcome_messages(
         running,
         Status.UNDELIVERED,
         20,
@@ -267,7 +247,7 @@ def test_campaign_page_pauses_and_says_validity_keeps_running(client, running, m
     assert "Pause sending" in client.get(page).content.decode()
     client.post(reverse("portal:campaigns_campaign_action", args=[running.pk, "pause"]))
     html = client.get(page).content.decode()
-    assert "Resume sending" in html and "⏸ Paused" in html
+    assert "Resume sending" in html and "‖ Paused" in html
     assert "Validity keeps running while paused" in html
 
 

@@ -4,6 +4,8 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from django.db import connection
 from django.db.models import Sum
@@ -152,3 +154,34 @@ def test_monitor_figures_come_from_count_rows_in_a_constant_number_of_queries(
     assert hour.error_rate == 25.0
     assert figures["hour"]["sender"][sender.pk].answered == 12
     assert figures["hour"]["campaign"][campaign.pk].answered == 4
+
+
+MOVES = st.lists(
+    st.tuples(
+        st.integers(0, 2),
+        st.sampled_from(
+            [Status.SENT, Status.DELIVERED, Status.UNDELIVERED, Status.UNKNOWN]
+        ),
+        st.sampled_from(["", "VERIZON"]),
+    ),
+    max_size=8,
+)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(moves=MOVES)
+def test_any_sequence_of_receipts_keeps_the_outcome_counts_exact(campaign, moves):
+    MessageEvent.objects.all().delete()
+    Message.objects.all().delete()
+    messages = factories.MessageFactory.create_batch(
+        3, campaign=campaign, status=Status.SENDING
+    )
+    for index, status, carrier in moves:
+        messages_apply_statuses(
+            updates=[(messages[index].pk, StatusUpdate(status, carrier=carrier))]
+        )
+    assert counted() == grouped()

@@ -11,7 +11,6 @@ from django.utils import timezone
 from campaigns.models import Campaign
 from campaigns.pausing import PAUSE_VALIDITY
 from messaging.holds import campaign_messages_held
-from messaging.models import ErrorCode
 from messaging.monitor import (
     CHART_BUCKETS,
     band_words,
@@ -85,14 +84,13 @@ def figures_rows(*, campaign_id: int, now: datetime) -> list[dict]:
     """The campaign's last hour and last day, for the monitor table."""
     figures = monitor_figures(campaign_ids=[campaign_id], now=now)
     found = [figures[w]["campaign"].get(campaign_id) for w in ("hour", "day")]
-    errors = ErrorCode.objects.in_bulk({e for f in found if f for e in f.by_error})
     return [
-        monitor_row(label, f, errors)
+        monitor_row(label, f, figures["titles"])
         for label, f in zip(("Last hour", "Last day"), found, strict=True)
     ]
 
 
-def monitor_row(label: str, figures, errors: dict) -> dict:
+def monitor_row(label: str, figures, titles: dict[int, str]) -> dict:
     """One window's figures in words (shared by the campaign page and the widget)."""
     if figures is None or not figures.answered:
         return {"label": label, "answered": 0}
@@ -105,7 +103,7 @@ def monitor_row(label: str, figures, errors: dict) -> dict:
         "receipt_median": band_words(figures.receipt_median),
         "slow": figures.slower_than(300),
         "receipts": sum(figures.receipts.values()),
-        "errors": error_titles(figures.by_error, errors)[:3],
+        "errors": error_titles(figures.by_error, titles)[:3],
     }
 
 

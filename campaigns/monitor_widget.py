@@ -5,7 +5,7 @@ from django.http import HttpRequest
 
 from campaigns.models import Alert
 from campaigns.monitor_views import monitor_row
-from messaging.models import ErrorCode, Sender
+from messaging.models import Sender
 from messaging.monitor import monitor_figures
 from portal.dashboard import Widget, widget_register
 from portal.models import Account
@@ -15,18 +15,17 @@ SENDERS_SHOWN = 10
 
 
 def delivery_monitor_context(request: HttpRequest, accounts: QuerySet[Account]) -> dict:
-    """Five queries however many messages, campaigns or senders the accounts have."""
+    """At most four queries however many messages, campaigns or senders there are."""
     alerts = list(
         Alert.objects.filter(account__in=accounts, cleared_at__isnull=True)
         .select_related("campaign")
         .order_by("-raised_at", "-pk")[:ALERTS_SHOWN]
     )
     figures = monitor_figures(account_ids=accounts)
-    hour, day = figures["hour"], figures["day"]
-    errors = ErrorCode.objects.in_bulk(
-        {e for f in day["account"].values() for e in f.by_error}
-    )
-    names = dict(accounts.values_list("pk", "name"))
+    hour, day, errors = figures["hour"], figures["day"], figures["titles"]
+    # Account names only name the rows when there are several.
+    several = len(day["account"]) > 1
+    names = dict(accounts.values_list("pk", "name")) if several else {}
     account_rows = [
         {
             "name": names.get(account_id, ""),
@@ -52,7 +51,7 @@ def delivery_monitor_context(request: HttpRequest, accounts: QuerySet[Account]) 
         "alerts": alerts,
         "account_rows": account_rows,
         "sender_rows": sender_rows,
-        "several_accounts": len(names) > 1,
+        "several_accounts": several,
     }
 
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from messaging.models import ErrorCode, OutcomeCount
+from messaging.models import OutcomeCount
 from messaging.statuses import BUCKET, Bucket, Status
 
 # The bands of seconds a receipt is counted in (migration 0012 writes them).
@@ -100,11 +100,12 @@ def monitor_figures(
     account_ids: Iterable[int] | None = None,
     campaign_ids: Iterable[int] | None = None,
     now: datetime | None = None,
-) -> dict[str, dict[str, dict[int, Figures]]]:
+) -> dict:
     """Last hour's and last day's figures per account, sender and campaign: one query.
 
     Of the given accounts' messages, or of the given campaigns'. Returns
-    {"hour" | "day": {"account" | "sender" | "campaign": {id: Figures}}}.
+    {"hour" | "day": {"account" | "sender" | "campaign": {id: Figures}}, and
+    "titles": {error id: title}} (the titles joined in, not read apart).
     """
     now = now or timezone.now()
     scope = (
@@ -121,6 +122,7 @@ def monitor_figures(
             "status",
             "error_id",
             "receipt_within",
+            "error__title",
         )
         .annotate(day=Sum("count"), hour=Sum("count", filter=Q(minute__gte=now - HOUR)))
         .order_by()
@@ -131,7 +133,20 @@ def monitor_figures(
         }
         for window in ("hour", "day")
     }
-    for account_id, sender_id, campaign_id, status, error_id, band, day, hour in rows:
+    titles: dict[int, str] = {}
+    for (
+        account_id,
+        sender_id,
+        campaign_id,
+        status,
+        error_id,
+        band,
+        title,
+        day,
+        hour,
+    ) in rows:
+        if error_id is not None:
+            titles[error_id] = title
         for window, n in (("day", day), ("hour", hour or 0)):
             scopes = figures[window]
             for scope, key in (
@@ -141,7 +156,7 @@ def monitor_figures(
             ):
                 if key is not None:
                     scopes[scope][key].add(status, error_id, band, n)
-    return figures
+    return {**figures, "titles": titles}
 
 
 def window_figures(
@@ -167,15 +182,14 @@ def window_figures(
     return figures
 
 
-def error_titles(by_error: Counter, errors: dict[int, ErrorCode]) -> list[dict]:
+def error_titles(by_error: Counter, titles: dict[int, str]) -> list[dict]:
     """Errors merged by title, most frequent first: [{"title", "count"}]."""
-    titles: Counter = Counter()
+    merged: Counter = Counter()
     for error_id, n in by_error.items():
-        error = errors.get(error_id)
-        titles[error.title if error else "Unknown error"] += n
+        merged[titles.get(error_id) or "Unknown error"] += n
     return [
         {"title": title, "count": n}
-        for title, n in sorted(titles.items(), key=lambda item: (-item[1], item[0]))
+        for title, n in sorted(merged.items(), key=lambda item: (-item[1], item[0]))
     ]
 
 

@@ -16,9 +16,8 @@ pytestmark = pytest.mark.django_db
 
 # Session, user, the user's account ids; then the screen's own queries.
 BUDGET = {
-    # + the delivery monitor: open alerts, outcome rows, error titles, account
-    # names, senders
-    "dashboard": 18,
+    # + the delivery monitor: open alerts, outcome rows (titles joined), senders
+    "dashboard": 16,
     "drill_down": 8,
     "history": 10,  # the conversation: account (credit), senders, default sender
     "sms_log": 5,
@@ -27,8 +26,8 @@ BUDGET = {
     "lead_lists": 5,
     "list_members": 7,
     "opt_outs": 5,
-    # + the monitor: alerts, outcome chart, carriers, figures (+ error titles when any)
-    "campaign_page": 14,
+    # + the monitor: alerts, outcome chart, carriers, figures
+    "campaign_page": 13,
     "deleted_leads": 6,
 }
 

@@ -22,6 +22,8 @@ from django.utils import timezone
 
 from campaigns.models import Alert, AlertRule, Campaign
 from campaigns.pausing import campaign_pause
+from messaging.hooks.models import HookEvent
+from messaging.hooks.outbox import hook_event_emit
 from messaging.models import ErrorCode
 from messaging.monitor import Figures, band_words, window_figures
 from portal.models import Account, Membership
@@ -174,7 +176,8 @@ def alerts_sweep(*, now: datetime | None = None) -> dict[str, int]:
 def alert_raise(
     *, account_id: int, campaign_id: int, kind: str, summary: str, now: datetime
 ) -> Alert | None:
-    """Open an alert episode: record it, email the owners, pause if the account asks.
+    """Open an alert episode: record it, pause if the account asks, tell its
+    webhooks (alert.raised) and email its owners.
 
     The one place an alert is raised. Returns None when the episode is
     already open (a second sweep got there first).
@@ -200,8 +203,19 @@ def alert_raise(
         )
         Alert.objects.filter(pk=alert.pk).update(paused_campaign=True)
         alert.paused_campaign = True
-    # Outbound webhooks (branch hooks): hook_event_emit(account_id=account_id,
-    # event="alert.raised", data=alert_data(alert)) belongs here once merged.
+    hook_event_emit(
+        account_id=account_id,
+        event=HookEvent.Type.ALERT,
+        data={
+            "id": alert.pk,
+            "kind": kind,
+            "title": alert.get_kind_display(),
+            "summary": summary,
+            "campaign": {"id": campaign.pk, "name": campaign.name},
+            "raised_at": now.isoformat(),
+            "paused_campaign": alert.paused_campaign,
+        },
+    )
     transaction.on_commit(lambda: alert_email(alert=alert, campaign=campaign))
     return alert
 

@@ -9,14 +9,16 @@ from django.views.decorators.http import require_POST
 from campaigns.composer import campaign_compose_check, campaign_test_send
 from campaigns.forms import CampaignForm
 from campaigns.launch import STANDARD_FIELDS, LaunchPreview
-from campaigns.leads import (
+from campaigns.models import Campaign
+from campaigns.selectors import campaign_bucket_counts
+from campaigns.services import (
+    CampaignNotCancelable,
     CampaignNotDraft,
+    campaign_cancel,
     campaign_create,
     campaign_update,
-)
-from campaigns.models import Campaign
-from campaigns.selectors import (
-    campaign_bucket_counts,
+    cancel_summary,
+    not_cancelable_reason,
 )
 from messaging.outbound import SendRefused
 from messaging.statuses import Bucket
@@ -166,8 +168,6 @@ def campaign_cancel_confirm(
     request: HttpRequest, model_admin, object_id: str
 ) -> HttpResponse:
     """Ask before canceling; the POST of the confirmation page cancels."""
-    from campaigns import services
-
     campaign = model_admin.get_object(request, object_id)
     back = HttpResponseRedirect(
         reverse(
@@ -176,15 +176,15 @@ def campaign_cancel_confirm(
         )
     )
     if not campaign.can_cancel():
-        messages.error(request, services.not_cancelable_reason(campaign))
+        messages.error(request, not_cancelable_reason(campaign))
         return back
     if request.method == "POST":
         try:
-            n = services.campaign_cancel(campaign_id=campaign.pk, actor=request.user)
-        except services.CampaignNotCancelable as refused:
+            n = campaign_cancel(campaign_id=campaign.pk, actor=request.user)
+        except CampaignNotCancelable as refused:
             messages.error(request, str(refused))
         else:
-            messages.success(request, services.cancel_summary(n))
+            messages.success(request, cancel_summary(n))
         return back
     counts = campaign_bucket_counts(campaign_ids=[campaign.pk]).get(campaign.pk, {})
     context = admin_page_context(

@@ -150,7 +150,7 @@ class MessageRows:
         """Stamp the next rows' updated_at: each batch with the time it is written.
 
         A change feed must not see a late batch carry the time the fan-out
-        began, older than rows it has already shown (portal/api_feed.py).
+        began, older than rows it has already shown (portal/api/feed.py).
         """
         shared = list(self.shared)
         shared[self._updated_at] = now

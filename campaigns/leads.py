@@ -1,14 +1,12 @@
-"""Writes on leads, lead lists and draft campaigns (the API and the portal's composer)."""
+"""Writes on leads and lead lists (the API, the portal and the support site)."""
 
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from campaigns.models import Campaign, Lead, LeadList
-from portal.audit import ADDITION, audit_record
+from campaigns.models import Lead, LeadList
 from portal.phones import phone_is_valid
 
 
@@ -19,10 +17,6 @@ def lead_checked_phone(phone: str) -> str:
 
 class LeadExists(Exception):
     """The account already has a lead with this number."""
-
-
-class CampaignNotDraft(Exception):
-    """Only a draft campaign can be changed."""
 
 
 @transaction.atomic
@@ -71,56 +65,6 @@ def leads_delete(*, lead_ids: Iterable[int] | QuerySet) -> int:
     return Lead.objects.filter(pk__in=lead_ids, deleted_at__isnull=True).update(
         deleted_at=now, updated_at=now
     )
-
-
-@transaction.atomic
-def campaign_create(
-    *, account_id: int, lists=(), actor: AbstractBaseUser | None = None, **data
-) -> Campaign:
-    """Create a draft campaign."""
-    campaign = Campaign.objects.create(account_id=account_id, **data)
-    if lists:
-        campaign.lists.set(lists)
-    audit_record(actor=actor, obj=campaign, message="Created", flag=ADDITION)
-    return campaign
-
-
-@transaction.atomic
-def campaign_update(
-    *, campaign_id: int, lists=None, actor: AbstractBaseUser | None = None, **data
-) -> Campaign:
-    """Change a campaign while it is a draft; raise CampaignNotDraft otherwise."""
-    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
-    if campaign.state != Campaign.State.DRAFT:
-        raise CampaignNotDraft(campaign.state)
-    for name, value in data.items():
-        setattr(campaign, name, value)
-    campaign.save()
-    if lists is not None:
-        campaign.lists.set(lists)
-    audit_record(actor=actor, obj=campaign, message="Changed the draft")
-    return campaign
-
-
-@transaction.atomic
-def campaign_duplicate(
-    *, campaign_id: int, actor: AbstractBaseUser | None = None
-) -> Campaign:
-    """Copy a campaign of any state into a new draft: name, sender, lists, body, defaults."""
-    source = Campaign.objects.get(pk=campaign_id)
-    copy = campaign_create(
-        account_id=source.account_id,
-        lists=list(source.lists.values_list("pk", flat=True)),
-        name=f"Copy of {source.name}"[:200],
-        sender_id=source.sender_id,
-        body=source.body,
-        field_defaults=source.field_defaults,
-        validity_hours=source.validity_hours,
-    )
-    audit_record(
-        actor=actor, obj=copy, message=f"Duplicated from {source}", flag=ADDITION
-    )
-    return copy
 
 
 @transaction.atomic

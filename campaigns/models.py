@@ -78,7 +78,7 @@ class Lead(TimeStampedModel):
                 condition=Q(deleted_at__isnull=False),
                 name="lead_deleted_at",
             ),
-            # The change feed's order (?updated_after=, portal/api_feed.py).
+            # The change feed's order (?updated_after=, portal/api/feed.py).
             models.Index(
                 fields=["account", "updated_at", "id"], name="lead_feed_account_updated"
             ),
@@ -167,7 +167,7 @@ class Campaign(TimeStampedModel):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["account", "state"], name="campaign_account_state"),
-            # The change feed's order (?updated_after=, portal/api_feed.py).
+            # The change feed's order (?updated_after=, portal/api/feed.py).
             models.Index(
                 fields=["account", "updated_at", "id"], name="campaign_feed_updated"
             ),

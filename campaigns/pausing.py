@@ -10,6 +10,7 @@ message worth sending within 16 hours is not made fresh by a pause.
 from django.db import transaction
 from django.utils import timezone
 
+from campaigns.hooks import campaign_states_emit
 from campaigns.models import Campaign
 from messaging.holds import campaign_messages_hold, campaign_messages_release
 from portal.audit import audit_record
@@ -44,6 +45,7 @@ def campaign_pause(*, campaign_id: int, actor, reason: str = "") -> int:
             "only a campaign being processed or in progress can be paused."
         )
     held = campaign_messages_hold(campaign_id=campaign_id)
+    campaign_states_emit(campaigns=Campaign.objects.filter(pk=campaign_id))
     audit_record(
         actor=actor,
         obj=campaign,
@@ -77,6 +79,7 @@ def campaign_resume(*, campaign_id: int, actor) -> int:
     campaign.paused_at = None
     campaign.save(update_fields=["state", "paused_at", "updated_at"])
     released = campaign_messages_release(campaign_id=campaign_id)
+    campaign_states_emit(campaigns=Campaign.objects.filter(pk=campaign_id))
     if campaign.fanned_out_at is None:
         task_publish_on_commit(fan_out_campaign_task, campaign_id)
     audit_record(

@@ -2,12 +2,14 @@
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db.models import (
     Count,
     DateTimeField,
     Exists,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -17,9 +19,10 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from campaigns.models import Campaign, Lead
-from messaging.models import ErrorCode, Message, MessageCount, OptOut
-from messaging.statuses import Bucket, rollup, statuses_in
+from campaigns.models import Campaign, Lead, LeadImport, LeadList
+from messaging.explain import number_advice_text
+from messaging.models import ErrorCode, Message, MessageCount, OptOut, OptOutEvent
+from messaging.statuses import STATUS_MEANING, Bucket, rollup, statuses_in
 
 
 def campaign_bucket_counts(*, campaign_ids: Iterable[int]) -> dict[int, dict[str, int]]:
@@ -180,6 +183,45 @@ def lead_message_list(*, lead: Lead):
     )
 
 
+@dataclass(frozen=True)
+class LeadTimeline:
+    """A lead's conversation: its newest entries, oldest first, and its latest error."""
+
+    entries: list[dict]  # kind "message" (with its status's meaning) or "opt"
+    last_error: ErrorCode | None
+    advice: str | None  # what to do with the number, in the catalog's words
+
+
+def lead_timeline(*, lead: Lead, opted_out: bool, limit: int) -> LeadTimeline:
+    """Every message to and from the lead and every opt-out/opt-in, newest `limit` of them."""
+    sms = list(lead_message_list(lead=lead)[:limit])
+    events = list(
+        OptOutEvent.objects.filter(account_id=lead.account_id, phone=lead.phone)
+        .select_related("actor")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+    timeline = [
+        {
+            "kind": "message",
+            "at": m.created_at,
+            "message": m,
+            "meaning": STATUS_MEANING[m.status],
+        }
+        for m in sms
+    ] + [{"kind": "opt", "at": e.created_at, "event": e} for e in events]
+    # The newest entries, read as a conversation: oldest first.
+    timeline.sort(key=lambda item: item["at"], reverse=True)
+    last_error = next((m.error for m in sms if m.error_id), None)
+    advice = None
+    if opted_out:
+        advice = number_advice_text(ErrorCode.NumberAdvice.OPTED_OUT)
+    elif last_error is not None:
+        advice = number_advice_text(last_error.number_advice)
+    return LeadTimeline(
+        entries=timeline[:limit][::-1], last_error=last_error, advice=advice
+    )
+
+
 def lead_opted_out() -> Exists:
     """Whether the outer lead's number is on its account's opt-out list (annotate with it)."""
     return Exists(
@@ -203,3 +245,43 @@ def lead_list_members(*, lead_list_id: int) -> QuerySet[Lead]:
         .annotate(opted_out=lead_opted_out())
         .order_by("-created_at", "-pk")
     )
+
+
+def lead_list_for_api(*, account_id: int, deleted: bool = False):
+    """Live leads (deleted ones too if asked) with opt-out state and the advice of
+    their latest error, lists prefetched."""
+    latest_error = (
+        Message.objects.filter(lead=OuterRef("pk"), error__isnull=False)
+        .order_by("-created_at", "-pk")
+        .values("error__number_advice")[:1]
+    )
+    leads = Lead.objects.filter(account_id=account_id)
+    if not deleted:
+        leads = leads.filter(deleted_at__isnull=True)
+    return (
+        leads.annotate(
+            opted_out=Exists(
+                OptOut.objects.filter(account_id=account_id, phone=OuterRef("phone"))
+            ),
+            number_advice=Subquery(latest_error),
+        )
+        .prefetch_related(Prefetch("lists", queryset=LeadList.objects.only("pk")))
+        .order_by("-created_at", "-pk")
+    )
+
+
+def campaign_list_for_api(*, account_id: int):
+    """The account's campaigns with their lists prefetched, newest first."""
+    return (
+        Campaign.objects.filter(account_id=account_id)
+        .prefetch_related(Prefetch("lists", queryset=LeadList.objects.only("pk")))
+        .order_by("-created_at", "-pk")
+    )
+
+
+def lead_import_list_for_api(*, account_id: int) -> QuerySet[LeadImport]:
+    return LeadImport.objects.filter(account_id=account_id)
+
+
+def leadlist_list_for_api(*, account_id: int) -> QuerySet[LeadList]:
+    return LeadList.objects.filter(account_id=account_id)

@@ -1,20 +1,16 @@
-"""Campaign lifecycle services."""
+"""Campaign services: create and change a draft, cancel, resend, suppress, close."""
 
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.admin.models import ADDITION
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import ngettext
 
-from campaigns.fan_out import campaign_fan_out, campaigns_resume_fan_outs
-from campaigns.launch import (
-    LaunchPreview,
-    LaunchRefused,
-    campaign_launch,
-    campaign_preview,
-)
+from campaigns.hooks import campaign_states_emit
 from campaigns.models import Campaign, Lead
 from messaging.dispatch import messages_enqueue
 from messaging.holds import campaign_messages_hold
@@ -23,24 +19,63 @@ from messaging.services import StatusUpdate, messages_apply_statuses
 from messaging.statuses import FINAL, Status, statuses_in
 from portal.audit import audit_record
 
-__all__ = [
-    "LaunchPreview",
-    "CampaignNotCancelable",
-    "LaunchRefused",
-    "campaign_cancel",
-    "campaign_fan_out",
-    "campaign_launch",
-    "campaign_preview",
-    "campaign_resend_failed",
-    "campaign_suppress_permanent",
-    "campaigns_close",
-    "campaigns_mark_in_progress",
-    "campaigns_resume_fan_outs",
-]
+
+class CampaignNotDraft(Exception):
+    """Only a draft campaign can be changed."""
 
 
 class CampaignNotCancelable(Exception):
     """Only a draft or running campaign can be canceled; the message says the state."""
+
+
+@transaction.atomic
+def campaign_create(
+    *, account_id: int, lists=(), actor: AbstractBaseUser | None = None, **data
+) -> Campaign:
+    """Create a draft campaign."""
+    campaign = Campaign.objects.create(account_id=account_id, **data)
+    if lists:
+        campaign.lists.set(lists)
+    audit_record(actor=actor, obj=campaign, message="Created", flag=ADDITION)
+    return campaign
+
+
+@transaction.atomic
+def campaign_update(
+    *, campaign_id: int, lists=None, actor: AbstractBaseUser | None = None, **data
+) -> Campaign:
+    """Change a campaign while it is a draft; raise CampaignNotDraft otherwise."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+    if campaign.state != Campaign.State.DRAFT:
+        raise CampaignNotDraft(campaign.state)
+    for name, value in data.items():
+        setattr(campaign, name, value)
+    campaign.save()
+    if lists is not None:
+        campaign.lists.set(lists)
+    audit_record(actor=actor, obj=campaign, message="Changed the draft")
+    return campaign
+
+
+@transaction.atomic
+def campaign_duplicate(
+    *, campaign_id: int, actor: AbstractBaseUser | None = None
+) -> Campaign:
+    """Copy a campaign of any state into a new draft: name, sender, lists, body, defaults."""
+    source = Campaign.objects.get(pk=campaign_id)
+    copy = campaign_create(
+        account_id=source.account_id,
+        lists=list(source.lists.values_list("pk", flat=True)),
+        name=f"Copy of {source.name}"[:200],
+        sender_id=source.sender_id,
+        body=source.body,
+        field_defaults=source.field_defaults,
+        validity_hours=source.validity_hours,
+    )
+    audit_record(
+        actor=actor, obj=copy, message=f"Duplicated from {source}", flag=ADDITION
+    )
+    return copy
 
 
 def campaign_result(*, delivered: int, total: int) -> str:
@@ -81,11 +116,16 @@ def campaigns_close(*, now: datetime | None = None) -> int:
             result = campaign_result(delivered=row["delivered"], total=row["total"])
             closing.setdefault(result, []).append(row["campaign"])
     closed = 0
-    for result, ids in closing.items():
-        closed += Campaign.objects.filter(
-            pk__in=ids,
-            state__in=Campaign.RUNNING,
-        ).update(state=Campaign.State.DONE, result=result, done_at=now, updated_at=now)
+    with transaction.atomic():
+        for result, ids in closing.items():
+            closed += Campaign.objects.filter(
+                pk__in=ids,
+                state__in=Campaign.RUNNING,
+            ).update(
+                state=Campaign.State.DONE, result=result, done_at=now, updated_at=now
+            )
+        if closed:  # the ones this call closed carry its time
+            campaign_states_emit(campaigns=Campaign.objects.filter(done_at=now))
     return closed
 
 
@@ -94,14 +134,21 @@ def campaigns_mark_in_progress(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     sent = Message.objects.filter(campaign=OuterRef("pk"), sent_at__isnull=False)
     first_sent = sent.order_by("sent_at").values("sent_at")[:1]
-    # One UPDATE for every campaign at once; the state guard makes a re-run a no-op.
-    return Campaign.objects.filter(
-        Exists(sent), state=Campaign.State.PROCESSING
-    ).update(
-        state=Campaign.State.IN_PROGRESS,
-        first_sent_at=Subquery(first_sent),
-        updated_at=now,
-    )
+    # One UPDATE for every campaign at once, of the rows locked here: exactly
+    # those are told to webhooks; a re-run finds none.
+    with transaction.atomic():
+        ids = list(
+            Campaign.objects.filter(Exists(sent), state=Campaign.State.PROCESSING)
+            .select_for_update()
+            .values_list("pk", flat=True)
+        )
+        moved = Campaign.objects.filter(pk__in=ids).update(
+            state=Campaign.State.IN_PROGRESS,
+            first_sent_at=Subquery(first_sent),
+            updated_at=now,
+        )
+        campaign_states_emit(campaigns=Campaign.objects.filter(pk__in=ids))
+    return moved
 
 
 @transaction.atomic
@@ -115,6 +162,7 @@ def campaign_cancel(*, campaign_id: int, actor) -> int:
     if not changed:
         campaign = Campaign.objects.get(pk=campaign_id)
         raise CampaignNotCancelable(not_cancelable_reason(campaign))
+    campaign_states_emit(campaigns=Campaign.objects.filter(pk=campaign_id))
     queued = Message.objects.filter(campaign_id=campaign_id, status=Status.QUEUED)
     canceled = StatusUpdate(
         status=Status.CANCELED, kind=MessageEvent.Kind.STAFF, payload={"by": str(actor)}
@@ -198,6 +246,7 @@ def campaign_resend_failed(*, campaign_id: int, actor) -> int:
         Campaign.objects.filter(pk=campaign_id).update(
             state=Campaign.State.IN_PROGRESS, result="", done_at=None, updated_at=now
         )
+        campaign_states_emit(campaigns=Campaign.objects.filter(pk=campaign_id))
     if campaign.state == Campaign.State.PAUSED:
         campaign_messages_hold(campaign_id=campaign_id)  # sent on resume
     else:

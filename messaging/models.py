@@ -203,7 +203,7 @@ class Message(TimeStampedModel):
             models.Index(
                 fields=["account", "created_at", "id"], name="msg_account_created_id"
             ),
-            # The change feed's order (?updated_after=, portal/api_feed.py).
+            # The change feed's order (?updated_after=, portal/api/feed.py).
             models.Index(
                 fields=["account", "updated_at", "id"], name="msg_feed_account_updated"
             ),
@@ -488,7 +488,7 @@ class OptOut(TimeStampedModel):
             models.UniqueConstraint(fields=["account", "phone"], name="optout_unique"),
         ]
         indexes = [
-            # The change feed's order (?updated_after=, portal/api_feed.py).
+            # The change feed's order (?updated_after=, portal/api/feed.py).
             models.Index(
                 fields=["account", "updated_at", "id"],
                 name="optout_feed_account_updated",

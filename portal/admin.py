@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.translation import ngettext
 
-from portal.api_auth import api_token_create, api_token_revoke
+from portal.api.auth import api_token_create, api_token_revoke
 from portal.models import Account, ApiToken, CreditEntry, Membership, time_zone_names
 from portal.sites import (
     ReadOnlyAdminMixin,

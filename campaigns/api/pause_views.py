@@ -5,9 +5,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaigns.api import serializers as s
-from campaigns.api.views import CampaignActionMixin
+from campaigns.api.campaign_views import CampaignActionMixin
 from campaigns.pausing import CampaignStateRefused, campaign_pause, campaign_resume
-from portal.api_auth import request_actor
+from portal.api.auth import request_actor
 
 
 class CampaignPauseApi(CampaignActionMixin, APIView):

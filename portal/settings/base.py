@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "axes",
     "portal",
     "messaging",
+    "messaging.hooks",
     "campaigns",
 ]
 
@@ -232,7 +233,12 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-alerts": {"task": "campaigns.sweep_alerts", "schedule": 60.0},
     # Every write adds count rows; folding them keeps the dashboard's sums short.
     "squash-counts": {"task": "messaging.squash_counts", "schedule": 30.0},
+    # Outbound webhooks: retries that are due, and batches whose nudge was lost.
+    "deliver-hooks": {"task": "hooks.deliver_due", "schedule": 10.0},
 }
+# Outbound webhooks may go to http:// and to loopback or private addresses only
+# while debugging (and in tests); production refuses both (SSRF).
+HOOKS_ALLOW_LOCAL_URLS = env.bool("HOOKS_ALLOW_LOCAL_URLS", default=DEBUG)
 # The simulated provider: seconds before receipts arrive, and the outcome seed.
 SIMULATOR_RECEIPT_DELAY = env.int("SIMULATOR_RECEIPT_DELAY", default=3)
 SIMULATOR_SEED = env.int("SIMULATOR_SEED", default=0)
@@ -250,19 +256,19 @@ API_FEED_SAFETY_SECONDS = env.float("API_FEED_SAFETY_SECONDS", default=5.0)
 REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "portal.api.SearchFilter",
+        "portal.api.lists.SearchFilter",
     ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "portal.api_auth.ApiTokenAuthentication",
+        "portal.api.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["portal.api_auth.HasAccount"],
-    "DEFAULT_PAGINATION_CLASS": "portal.api.PageNumberPagination",
-    "DEFAULT_THROTTLE_CLASSES": ["portal.api_throttle.TokenRateThrottle"],
+    "DEFAULT_PERMISSION_CLASSES": ["portal.api.auth.HasAccount"],
+    "DEFAULT_PAGINATION_CLASS": "portal.api.lists.PageNumberPagination",
+    "DEFAULT_THROTTLE_CLASSES": ["portal.api.throttle.TokenRateThrottle"],
     # Bodies are JSON; only the lead import takes a multipart upload (its own parsers).
-    "DEFAULT_PARSER_CLASSES": ["portal.api_parsers.JSONBodyParser"],
-    "DEFAULT_SCHEMA_CLASS": "portal.api_schema.PortalAutoSchema",
-    "EXCEPTION_HANDLER": "portal.api.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["portal.api.parsers.JSONBodyParser"],
+    "DEFAULT_SCHEMA_CLASS": "portal.api.schema.PortalAutoSchema",
+    "EXCEPTION_HANDLER": "portal.api.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Campaign portal API",

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from messaging.models import Message, OptOut
 from messaging.outbound import SendRefused, message_send
-from portal.api_auth import api_token_create
+from portal.api.auth import api_token_create
 from portal.models import IdempotencyKey
 from portal.services import InsufficientCredit
 from tests import factories

@@ -6,10 +6,9 @@ from django.contrib.admin.models import LogEntry
 from django.utils import timezone
 
 from campaigns.composer import campaign_compose_check, campaign_test_send
-from campaigns.launch import campaign_preview, content_warnings
-from campaigns.leads import campaign_duplicate
+from campaigns.launch import campaign_launch, campaign_preview, content_warnings
 from campaigns.models import Campaign
-from campaigns.services import campaign_launch, campaign_suppress_permanent
+from campaigns.services import campaign_duplicate, campaign_suppress_permanent
 from messaging.models import ErrorCode, Message, OptOut
 from messaging.outbound import SendRefused
 from messaging.statuses import Status

@@ -280,3 +280,32 @@ def test_a_bin_label_names_its_start_and_end():
         assert bin_label(start, start + timedelta(days=1), width=1440, dated=True) == (
             "Mar 3"
         )
+
+
+def test_a_raised_alert_and_the_pause_tell_the_accounts_webhooks_once(running, sweep):
+    from messaging.hooks.models import HookEvent
+    from messaging.hooks.services import hook_endpoint_create
+
+    hook_endpoint_create(
+        account_id=running.account_id,
+        url="https://example.com/hook",
+        event_types=[HookEvent.Type.ALERT, HookEvent.Type.CAMPAIGN_STATE],
+    )
+    running.account.pause_on_alert = True
+    running.account.save()
+    outcome_messages(running, Status.DELIVERED, 180)
+    outcome_messages(
+        running,
+        Status.UNDELIVERED,
+        20,
+        error=error_get(provider="twilio", code="30003"),
+    )
+    sweep()
+    sweep()
+    [alert] = HookEvent.objects.filter(type=HookEvent.Type.ALERT).values_list(
+        "data", flat=True
+    )
+    assert alert["kind"] == "error_rate" and alert["paused_campaign"]
+    assert alert["campaign"] == {"id": running.pk, "name": running.name}
+    states = HookEvent.objects.filter(type=HookEvent.Type.CAMPAIGN_STATE)
+    assert [e.data["state"] for e in states] == ["paused"]

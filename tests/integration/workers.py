@@ -1,4 +1,4 @@
-"""Real Celery workers in subprocesses, for the integration tests and bench/pipeline.py.
+"""Real Celery workers in subprocesses, for the integration tests and bench/harness.py.
 
 A worker runs the portal's local settings against the given PostgreSQL database
 and Redis broker, with the simulator answering at once and appending every

@@ -2,7 +2,7 @@
 
 import pytest
 
-from campaigns.services import campaign_launch
+from campaigns.launch import campaign_launch
 from tests import factories
 
 

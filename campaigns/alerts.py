@@ -173,14 +173,16 @@ def alerts_sweep(*, now: datetime | None = None) -> dict[str, int]:
     return {"raised": raised, "cleared": cleared}
 
 
+@transaction.atomic
 def alert_raise(
     *, account_id: int, campaign_id: int, kind: str, summary: str, now: datetime
 ) -> Alert | None:
     """Open an alert episode: record it, pause if the account asks, tell its
     webhooks (alert.raised) and email its owners.
 
-    The one place an alert is raised. Returns None when the episode is
-    already open (a second sweep got there first).
+    The one place an alert is raised, in one transaction: the alert, the
+    pause and the webhook event commit together. Returns None when the
+    episode is already open (a second sweep got there first).
     """
     try:
         with transaction.atomic():

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from campaigns.management.demo_run import DemoReport
+    from campaigns.models import Campaign
 
 
 def database_create(url: str) -> None:
@@ -92,12 +93,15 @@ def campaign_run_on_worker(
     broker_url: str,
     timeout: float,
     watch: Callable[[int], AbstractContextManager] = lambda campaign_id: nullcontext(),
+    quiet_hours: bool = False,
+    prepare: Callable[[Campaign], None] = lambda campaign: None,
 ) -> WorkerRun:
     """Launch a fresh campaign of `leads` leads on one worker with `workers` processes
     and wait until it is idle; `watch(campaign_id)` is entered from the launch to then.
 
     The broker's database is emptied first; statistics are fresh (ANALYZE) before
-    the launch, as autovacuum keeps them on a live database. Exits the bench
+    the launch, as autovacuum keeps them on a live database. `prepare` changes
+    the draft before its launch; quiet hours are held only if asked. Exits the bench
     when the campaign is not idle after `timeout` seconds.
     """
     from django.conf import settings
@@ -125,9 +129,11 @@ def campaign_run_on_worker(
         broker_url=broker_url,
         send_log=send_log,
         concurrency=workers,
+        quiet_hours=quiet_hours,
     )
     try:
         campaign = demo_campaign_create(leads=leads)
+        prepare(campaign)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
         started = timezone.now()

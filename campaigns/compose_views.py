@@ -20,6 +20,7 @@ from campaigns.services import (
     cancel_summary,
     not_cancelable_reason,
 )
+from messaging.models import Sender
 from messaging.outbound import SendRefused
 from messaging.statuses import Bucket
 from portal.models import Account
@@ -53,12 +54,15 @@ def _compose_check(
         data = {"account": form.single_account}
     if data.get("account") is None:
         return None
+    sender = data.get("sender")
+    if sender is not None and not isinstance(sender, Sender):  # a saved draft's id
+        sender = Sender.objects.filter(account=data["account"], pk=sender).first()
     return campaign_compose_check(
         account=data["account"],
         body=data.get("body") or "",
         field_defaults=data.get("field_defaults") or {},
         list_ids=[getattr(x, "pk", x) for x in data.get("lists") or []],
-        has_sender=bool(data.get("sender")),
+        sender=sender,
     )
 
 

@@ -113,6 +113,7 @@ class MessageRows:
         "status",
         "error_id",
         "final_at",
+        "recipient_zone",
     )
 
     def __init__(self, campaign: Campaign, now: datetime) -> None:
@@ -166,6 +167,7 @@ class MessageRows:
             custom,
             suppressed,
             opted_out,
+            time_zone,
         ) in leads:
             body = (
                 self.renderer.render(
@@ -184,6 +186,8 @@ class MessageRows:
                 body,
                 segment_count(body).segments,
                 *self.outcomes[reason],
+                # The lead's own zone for quiet hours; blank: its number's.
+                time_zone,
             )
 
 
@@ -218,6 +222,7 @@ def _leads_to_fan_out(campaign: Campaign, *, after: int) -> QuerySet[Lead]:
             "fields",
             "suppressed_at",
             "opted_out",
+            "time_zone",
         )
     )
 

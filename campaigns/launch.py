@@ -16,6 +16,7 @@ from campaigns.fan_out import (
 )
 from campaigns.hooks import campaign_states_emit
 from campaigns.models import Campaign, Lead, full_name
+from campaigns.projection import campaign_finish_estimate
 from messaging.models import OptOut
 from messaging.optouts import HELP_WORDS, OPT_IN_WORDS, OPT_OUT_WORDS
 from messaging.outbound import MAX_BODY_CHARS
@@ -96,6 +97,8 @@ class LaunchPreview:
     characters: int = 0
     segments_per_message: int = 0
     not_gsm7: list[str] = field(default_factory=list)
+    # How long sending takes and when it ends (campaigns/projection.py).
+    finish: str = ""
 
 
 def lead_label(*, first_name: str, last_name: str, phone: str) -> str:
@@ -297,6 +300,13 @@ def campaign_preview(*, campaign_id: int) -> LaunchPreview:
     if not campaign.can_launch():
         preview.problems.insert(
             0, f"The campaign is {campaign.get_state_display()}, not a draft."
+        )
+    elif campaign.sender is not None and preview.leads:
+        preview.finish = campaign_finish_estimate(
+            account=campaign.account,
+            sender=campaign.sender,
+            leads=campaign_target_leads(campaign.pk),
+            texted=preview.leads,
         )
     return preview
 

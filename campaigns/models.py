@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import ngettext
 
-from portal.models import Job, TimeStampedModel
+from portal.models import Job, TimeStampedModel, validate_time_zone
 
 
 def full_name(first_name: str, last_name: str) -> str:
@@ -46,6 +46,15 @@ class Lead(TimeStampedModel):
     last_name = models.CharField(max_length=100, blank=True)
     fields = models.JSONField(
         default=dict, blank=True, help_text="Custom fields from imports."
+    )
+    # Quiet hours are counted in this zone; blank: the zones of the number's
+    # area code (messaging/quiet_hours.py).
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text="Where the lead lives, e.g. America/Chicago; blank: from the "
+        "number's area code.",
     )
     lists = models.ManyToManyField(LeadList, blank=True, related_name="leads")
     deleted_at = models.DateTimeField(null=True, blank=True)

@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 from campaigns.pausing import PAUSE_VALIDITY
-from messaging.holds import campaign_messages_held
 from messaging.monitor import (
     CHART_BUCKETS,
     band_words,
@@ -20,6 +19,7 @@ from messaging.monitor import (
     monitor_figures,
     outcome_bins,
 )
+from messaging.pauses import campaign_messages_held
 
 CHART_HEIGHT = 40  # the SVG's viewBox height; bars are scaled to the tallest bin
 ALERTS_SHOWN = 5

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from campaigns.hooks import campaign_states_emit
 from campaigns.models import Campaign
-from messaging.holds import campaign_messages_hold, campaign_messages_release
+from messaging.pauses import campaign_messages_hold, campaign_messages_release
 from portal.audit import audit_record
 from portal.publishing import task_publish_on_commit
 

@@ -8,6 +8,8 @@ from django.db.models import (
     Count,
     DateTimeField,
     Exists,
+    Max,
+    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -22,7 +24,7 @@ from django.utils import timezone
 from campaigns.models import Campaign, Lead, LeadImport, LeadList
 from messaging.explain import number_advice_text
 from messaging.models import ErrorCode, Message, MessageCount, OptOut, OptOutEvent
-from messaging.statuses import STATUS_MEANING, Bucket, rollup, statuses_in
+from messaging.statuses import STATUS_MEANING, Bucket, Status, rollup, statuses_in
 
 
 def campaign_bucket_counts(*, campaign_ids: Iterable[int]) -> dict[int, dict[str, int]]:
@@ -101,6 +103,34 @@ def _deleted_leads_of(campaign: Campaign | None) -> QuerySet[Lead]:
         account=account,
         deleted_at__gte=launched,
     )
+
+
+def campaign_held_counts(*, campaign_ids: Iterable[int]) -> dict[int, list[dict]]:
+    """Each campaign's held messages (inside In-queue) by why: how many, released when.
+
+    Read through the partial index of held messages (msg_held): a campaign's
+    other queued messages are not read.
+    """
+    held: dict[int, list[dict]] = defaultdict(list)
+    rows = (
+        Message.objects.filter(campaign_id__in=list(campaign_ids), status=Status.QUEUED)
+        .exclude(hold=Message.Hold.NONE)
+        .values_list("campaign_id", "hold")
+        .annotate(
+            n=Count("id"), first=Min("next_attempt_at"), last=Max("next_attempt_at")
+        )
+        .order_by("campaign_id", "hold")
+    )
+    for campaign_id, hold, n, first, last in rows:
+        held[campaign_id].append(
+            {
+                "label": Message.Hold(hold).label,
+                "count": n,
+                "first": first,
+                "last": last,
+            }
+        )
+    return dict(held)
 
 
 def campaign_error_counts(*, campaign_ids: Iterable[int]) -> dict[int, list[dict]]:

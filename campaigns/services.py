@@ -13,8 +13,8 @@ from django.utils.translation import ngettext
 from campaigns.hooks import campaign_states_emit
 from campaigns.models import Campaign, Lead
 from messaging.dispatch import messages_enqueue
-from messaging.holds import campaign_messages_hold
 from messaging.models import ErrorCode, Message, MessageEvent
+from messaging.pauses import campaign_messages_hold
 from messaging.services import StatusUpdate, messages_apply_statuses
 from messaging.statuses import FINAL, Status, statuses_in
 from portal.audit import audit_record

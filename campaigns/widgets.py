@@ -10,6 +10,7 @@ from campaigns.replies import inbox_list
 from campaigns.selectors import (
     campaign_bucket_counts,
     campaign_error_counts,
+    campaign_held_counts,
     campaign_list_for_accounts,
     errors_by_title,
 )
@@ -75,6 +76,7 @@ def campaign_rows(*, campaigns: list[Campaign]) -> list[dict]:
     ids = [c.pk for c in campaigns]
     counts = campaign_bucket_counts(campaign_ids=ids)
     errors = campaign_error_counts(campaign_ids=ids)
+    held = campaign_held_counts(campaign_ids=ids)
     rows = []
     for campaign in campaigns:
         totals = counts[campaign.pk]
@@ -94,6 +96,9 @@ def campaign_rows(*, campaigns: list[Campaign]) -> list[dict]:
                         "meaning": BUCKET_MEANING[bucket],
                         "errors": errors_by_title(errors.get(campaign.pk, []))
                         if bucket == Bucket.ERROR
+                        else [],
+                        "held": held.get(campaign.pk, [])
+                        if bucket == Bucket.IN_QUEUE
                         else [],
                     }
                     for bucket in WIDGET_BUCKETS

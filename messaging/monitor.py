@@ -18,7 +18,7 @@ from django.utils import timezone
 from messaging.models import OutcomeCount
 from messaging.statuses import BUCKET, Bucket, Status
 
-# The bands of seconds a receipt is counted in (migration 0012 writes them).
+# The bands of seconds a receipt is counted in (migration 0013 writes them).
 RECEIPT_BANDS = (10, 30, 60, 120, 300, 600, 900, 1800, 3600, 10800, 86400)
 OVER_A_DAY = 1_000_000
 ERRORS = frozenset({Status.UNDELIVERED, Status.FAILED})

@@ -148,6 +148,9 @@ PORTAL_PROXY_COUNT = env.int("PORTAL_PROXY_COUNT", default=0)
 
 # Message lifecycle defaults (ARCHITECTURE.md section 2-3); accounts may override.
 PORTAL_VALIDITY_HOURS = env.int("PORTAL_VALIDITY_HOURS", default=16)
+# Hold texts outside each recipient's sending window (messaging/quiet_hours.py).
+# Off only where no quiet-hours rule applies (tests that are not about them).
+PORTAL_QUIET_HOURS = env.bool("PORTAL_QUIET_HOURS", default=True)
 # Hours, fractions allowed: `make run` shortens both so a demo campaign ends in minutes.
 PORTAL_RECEIPT_WAIT_HOURS = env.float("PORTAL_RECEIPT_WAIT_HOURS", default=72)
 PORTAL_CLOSE_WINDOW_HOURS = env.float("PORTAL_CLOSE_WINDOW_HOURS", default=48)

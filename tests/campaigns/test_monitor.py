@@ -17,9 +17,9 @@ from campaigns.monitor_views import bin_label
 from campaigns.pausing import campaign_pause, campaign_resume
 from messaging.catalog import error_get
 from messaging.dispatch import messages_send
-from messaging.holds import HELD_UNTIL
 from messaging.models import Message
 from messaging.monitor import Figures, outcome_bins
+from messaging.pauses import HELD_UNTIL
 from messaging.statuses import Bucket, Status
 from portal.models import Membership
 from tests import factories

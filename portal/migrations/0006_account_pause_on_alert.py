@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('portal', '0004_account_time_zone'),
+        ('portal', '0005_account_send_window'),
     ]
 
     operations = [

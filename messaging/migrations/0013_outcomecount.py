@@ -158,9 +158,9 @@ def drop_triggers(apps, schema_editor) -> None:
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("campaigns", "0008_inbox_lead_proxy"),
-        ("messaging", "0011_optout_verbose_name"),
-        ("portal", "0004_account_time_zone"),
+        ("campaigns", "0009_lead_time_zone"),
+        ("messaging", "0012_quiet_hours_throughput"),
+        ("portal", "0006_account_pause_on_alert"),
     ]
 
     operations = [

@@ -7,8 +7,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0008_inbox_lead_proxy'),
-        ('portal', '0005_account_pause_on_alert'),
+        ('campaigns', '0009_lead_time_zone'),
+        ('portal', '0006_account_pause_on_alert'),
     ]
 
     operations = [

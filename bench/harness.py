@@ -94,7 +94,7 @@ def campaign_run_on_worker(
     timeout: float,
     watch: Callable[[int], AbstractContextManager] = lambda campaign_id: nullcontext(),
     quiet_hours: bool = False,
-    prepare: Callable[[Campaign], None] = lambda campaign: None,
+    prepare: Callable[["Campaign"], None] = lambda campaign: None,
 ) -> WorkerRun:
     """Launch a fresh campaign of `leads` leads on one worker with `workers` processes
     and wait until it is idle; `watch(campaign_id)` is entered from the launch to then.

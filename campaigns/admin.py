@@ -6,7 +6,8 @@ from django.utils.translation import ngettext
 
 from campaigns.lead_views import IMPORT_ERRORS_SHOWN
 from campaigns.leads import lead_create, lead_update
-from campaigns.models import Campaign, Lead, LeadImport, LeadList
+from campaigns.models import Alert, AlertRule, Campaign, Lead, LeadImport, LeadList
+from campaigns.pausing import CampaignStateRefused, campaign_pause, campaign_resume
 from campaigns.services import (
     CampaignNotCancelable,
     campaign_cancel,
@@ -72,7 +73,13 @@ class LeadAdmin(PhoneSearchMixin, ServiceSaveMixin, admin.ModelAdmin):
 
 @admin.register(Campaign, site=support_site)
 class CampaignAdmin(ServiceSaveMixin, admin.ModelAdmin):
-    actions = ["cancel_selected", "resend_failed", "suppress_permanent"]
+    actions = [
+        "cancel_selected",
+        "pause_selected",
+        "resume_selected",
+        "resend_failed",
+        "suppress_permanent",
+    ]
     show_full_result_count = False
     list_select_related = ["account"]
     list_display = ["name", "account", "state", "result", "launched_at", "done_at"]
@@ -91,6 +98,7 @@ class CampaignAdmin(ServiceSaveMixin, admin.ModelAdmin):
         "last_sent_at",
         "done_at",
         "canceled_at",
+        "paused_at",
     ]
 
     def has_change_permission(self, request, obj=None) -> bool:
@@ -138,6 +146,27 @@ class CampaignAdmin(ServiceSaveMixin, admin.ModelAdmin):
                 )
                 % canceled,
             )
+
+    def _pause_or_resume(self, request, queryset, service, done: str) -> None:
+        total = 0
+        for pk in queryset.values_list("pk", flat=True):
+            try:
+                total += service(campaign_id=pk, actor=request.user)
+            except CampaignStateRefused as refused:
+                self.message_user(request, str(refused), messages.WARNING)
+        self.message_user(request, done % total)
+
+    @admin.action(description="Pause selected campaigns (hold their queued messages)")
+    def pause_selected(self, request, queryset):
+        self._pause_or_resume(
+            request, queryset, campaign_pause, "%d queued messages held."
+        )
+
+    @admin.action(description="Resume selected paused campaigns")
+    def resume_selected(self, request, queryset):
+        self._pause_or_resume(
+            request, queryset, campaign_resume, "%d held messages released."
+        )
 
     @admin.action(description="Resend messages with temporary errors")
     def resend_failed(self, request, queryset):
@@ -214,3 +243,46 @@ class LeadImportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 "errors_shown": IMPORT_ERRORS_SHOWN,
             },
         )
+
+
+@admin.register(AlertRule, site=support_site)
+class AlertRuleAdmin(admin.ModelAdmin):
+    """Accounts' own limits; the defaults are campaigns/alert_rules.json."""
+
+    list_display = [
+        "kind",
+        "account",
+        "enabled",
+        "window_minutes",
+        "min_messages",
+        "min_matching",
+        "threshold_percent",
+        "slow_after_seconds",
+    ]
+    list_filter = ["kind", "enabled"]
+    list_select_related = ["account"]
+    raw_id_fields = ["account"]
+
+
+@admin.register(Alert, site=support_site)
+class AlertAdmin(admin.ModelAdmin):
+    """Alert episodes, as the monitor raised and cleared them: read only."""
+
+    list_display = [
+        "campaign",
+        "account",
+        "kind",
+        "raised_at",
+        "cleared_at",
+        "paused_campaign",
+    ]
+    list_filter = ["kind", "paused_campaign"]
+    list_select_related = ["campaign", "account"]
+    search_fields = ["campaign__name", "account__name"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

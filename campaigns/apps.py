@@ -7,6 +7,12 @@ class CampaignsConfig(AppConfig):
 
     def ready(self) -> None:
         # Importing portal_admin registers the campaign screens on the portal site.
-        from campaigns import portal_admin, portal_inbox, widgets  # noqa: F401
+        from campaigns import (  # noqa: F401
+            monitor_widget,
+            portal_admin,
+            portal_inbox,
+            widgets,
+        )
 
         widgets.register()
+        monitor_widget.register()

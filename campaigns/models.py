@@ -119,6 +119,8 @@ class Campaign(TimeStampedModel):
         IN_PROGRESS = "in_progress", "In progress"
         DONE = "done", "Done"
         CANCELED = "canceled", "Canceled"
+        # Its queued messages are held (not handed to providers) until resumed.
+        PAUSED = "paused", "Paused"
 
     class Result(models.TextChoices):
         DELIVERED = "delivered", "All delivered"
@@ -128,7 +130,7 @@ class Campaign(TimeStampedModel):
     # Launched and not ended: fanning out, sending, or waiting for receipts.
     # Sending starts with the fan-out's first batch, so both may still fan out.
     RUNNING = (State.PROCESSING, State.IN_PROGRESS)
-    CANCELABLE = (State.DRAFT, *RUNNING)
+    CANCELABLE = (State.DRAFT, *RUNNING, State.PAUSED)
 
     account = models.ForeignKey(
         "portal.Account", on_delete=models.PROTECT, related_name="campaigns"
@@ -168,6 +170,7 @@ class Campaign(TimeStampedModel):
     last_sent_at = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
     canceled_at = models.DateTimeField(null=True, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -196,6 +199,94 @@ class Campaign(TimeStampedModel):
 
     def can_cancel(self) -> bool:
         return self.state in self.CANCELABLE
+
+    def can_pause(self) -> bool:
+        return self.state in self.RUNNING
+
+    def can_resume(self) -> bool:
+        return self.state == self.State.PAUSED
+
+
+class AlertRule(models.Model):
+    """An account's own limit for one kind of alert, replacing the default of that kind.
+
+    The defaults are data in campaigns/alert_rules.json. A rule fires when,
+    over the last window_minutes of a campaign's answered messages (or its
+    receipts, for slow receipts), at least min_messages were counted, at least
+    min_matching matched, and the matching share is over threshold_percent.
+    """
+
+    class Kind(models.TextChoices):
+        ERROR_RATE = "error_rate", "High error rate"
+        CARRIER_FILTERING = "carrier_filtering", "Spam filter or unregistered sender"
+        SLOW_RECEIPTS = "slow_receipts", "Slow receipts"
+
+    account = models.ForeignKey(
+        "portal.Account", on_delete=models.CASCADE, related_name="alert_rules"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    enabled = models.BooleanField(default=True)
+    window_minutes = models.PositiveSmallIntegerField(default=60)
+    min_messages = models.PositiveIntegerField(default=200)
+    min_matching = models.PositiveIntegerField(default=1)
+    threshold_percent = models.FloatField(default=3.0)
+    # Slow receipts: a receipt later than this after the send is slow. One of
+    # the monitor's band edges (messaging.monitor.RECEIPT_BANDS).
+    slow_after_seconds = models.PositiveIntegerField(default=300)
+    # Carrier filtering: errors of these catalog categories, or these codes
+    # written "provider:code", match.
+    error_categories = models.JSONField(default=list, blank=True)
+    error_codes = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["kind", "account_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "kind"], name="alertrule_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=Q(account__isnull=True),
+                name="alertrule_one_default",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.account or 'default'})"
+
+
+class Alert(models.Model):
+    """One episode of an alert condition on a campaign: raised once, cleared when it ends."""
+
+    account = models.ForeignKey(
+        "portal.Account", on_delete=models.PROTECT, related_name="alerts"
+    )
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="alerts"
+    )
+    kind = models.CharField(max_length=20, choices=AlertRule.Kind.choices)
+    summary = models.CharField(max_length=300)
+    raised_at = models.DateTimeField()
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    paused_campaign = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-raised_at", "-pk"]
+        constraints = [
+            # One open episode per condition: two sweeps at once raise it once.
+            models.UniqueConstraint(
+                fields=["campaign", "kind"],
+                condition=Q(cleared_at__isnull=True),
+                name="alert_one_open_episode",
+            ),
+        ]
+        indexes = [
+            # The dashboard's open alerts of the user's accounts.
+            models.Index(fields=["account", "raised_at"], name="alert_account_raised"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.campaign}"
 
 
 class LeadImport(Job):

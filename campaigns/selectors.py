@@ -18,7 +18,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, TruncHour
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from campaigns.models import Campaign, Lead, LeadImport, LeadList
@@ -249,22 +249,6 @@ def lead_timeline(*, lead: Lead, opted_out: bool, limit: int) -> LeadTimeline:
         advice = number_advice_text(last_error.number_advice)
     return LeadTimeline(
         entries=timeline[:limit][::-1], last_error=last_error, advice=advice
-    )
-
-
-def campaign_deliveries_over_time(*, campaign_id: int) -> list[tuple]:
-    """Count a campaign's delivered messages per hour of delivery, oldest first."""
-    return list(
-        Message.objects.filter(
-            campaign_id=campaign_id,
-            superseded=False,
-            status=Status.DELIVERED,
-            final_at__isnull=False,
-        )
-        .annotate(hour=TruncHour("final_at"))
-        .values_list("hour")
-        .annotate(n=Count("pk"))
-        .order_by("hour")
     )
 
 

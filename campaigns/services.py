@@ -14,6 +14,7 @@ from campaigns.hooks import campaign_states_emit
 from campaigns.models import Campaign, Lead
 from messaging.dispatch import messages_enqueue
 from messaging.models import ErrorCode, Message, MessageEvent
+from messaging.pauses import campaign_messages_hold
 from messaging.providers.base import StatusUpdate
 from messaging.services import messages_apply_statuses
 from messaging.statuses import FINAL, Status, statuses_in
@@ -247,7 +248,10 @@ def campaign_resend_failed(*, campaign_id: int, actor) -> int:
             state=Campaign.State.IN_PROGRESS, result="", done_at=None, updated_at=now
         )
         campaign_states_emit(campaigns=Campaign.objects.filter(pk=campaign_id))
-    messages_enqueue(message_ids=[m.pk for m in retries])
+    if campaign.state == Campaign.State.PAUSED:
+        campaign_messages_hold(campaign_id=campaign_id)  # sent on resume
+    else:
+        messages_enqueue(message_ids=[m.pk for m in retries])
     return len(retries)
 
 

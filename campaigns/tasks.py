@@ -42,3 +42,11 @@ def refresh_campaign_states_task() -> int:
     from campaigns.services import campaigns_close, campaigns_mark_in_progress
 
     return campaigns_mark_in_progress() + campaigns_close()
+
+
+@shared_task(name="campaigns.sweep_alerts", soft_time_limit=50, time_limit=60)
+def sweep_alerts_task() -> dict[str, int]:
+    """Raise the delivery alerts whose condition holds; clear those that ended."""
+    from campaigns.alerts import alerts_sweep
+
+    return alerts_sweep()

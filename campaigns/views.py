@@ -22,8 +22,14 @@ from campaigns.launch import (
     campaign_preview,
 )
 from campaigns.models import Campaign
+from campaigns.monitor_views import campaign_monitor_context
+from campaigns.pausing import (
+    PAUSE_VALIDITY,
+    CampaignStateRefused,
+    campaign_pause,
+    campaign_resume,
+)
 from campaigns.selectors import (
-    campaign_deliveries_over_time,
     campaign_error_counts,
     campaign_message_list_for_bucket,
     errors_by_title,
@@ -42,7 +48,6 @@ from portal.publishing import QueueUnavailable
 from portal.sites import admin_page_context
 
 DRILL_DOWN_PAGE = 50
-MAX_BAR_WIDTH = 6  # percent of the chart: a lone hour stays a bar, not a slab
 
 
 def campaign_detail(request: HttpRequest, model_admin, object_id: str) -> HttpResponse:
@@ -58,20 +63,6 @@ def campaign_detail(request: HttpRequest, model_admin, object_id: str) -> HttpRe
         segments.append({**bucket, "x": round(x, 3), "width": round(width, 3)})
         x += width
     errors = next(b["errors"] for b in row["buckets"] if b["key"] == Bucket.ERROR)
-    hours = campaign_deliveries_over_time(campaign_id=campaign.pk)
-    peak = max((n for _, n in hours), default=0) or 1
-    bar = 100 / len(hours) if hours else 0
-    deliveries = [
-        {
-            "hour": hour,
-            "n": n,
-            "x": round(i * bar, 3),
-            "width": round(min(bar * 0.9, MAX_BAR_WIDTH), 3),
-            "height": round(40 * n / peak, 3),
-            "y": round(40 - 40 * n / peak, 3),
-        }
-        for i, (hour, n) in enumerate(hours)
-    ]
     context = admin_page_context(
         model_admin,
         request,
@@ -80,10 +71,10 @@ def campaign_detail(request: HttpRequest, model_admin, object_id: str) -> HttpRe
         row=row,
         segments=segments,
         errors=errors,
-        deliveries=deliveries,
+        **campaign_monitor_context(campaign=campaign),
         preview=request.session.pop(f"campaign-preview-{campaign.pk}", None),
         can_resend=campaign_has_sent(campaign)
-        and campaign.state != Campaign.State.CANCELED
+        and campaign.state not in (Campaign.State.CANCELED, Campaign.State.PAUSED)
         and any(e["error"].temporary for e in errors),
         can_suppress=campaign_has_sent(campaign)
         and any(
@@ -93,7 +84,16 @@ def campaign_detail(request: HttpRequest, model_admin, object_id: str) -> HttpRe
     return TemplateResponse(request, "campaigns/campaign_detail.html", context)
 
 
-CAMPAIGN_ACTIONS = {"preview", "launch", "resend", "suppress", "export", "duplicate"}
+CAMPAIGN_ACTIONS = {
+    "preview",
+    "launch",
+    "resend",
+    "suppress",
+    "export",
+    "duplicate",
+    "pause",
+    "resume",
+}
 
 
 @require_POST
@@ -132,6 +132,8 @@ def campaign_action(
             return back
         messages.success(request, "Campaign launched.")
         return back
+    if action in ("pause", "resume"):
+        return _pause_or_resume(request, campaign, action, back)
     if action == "duplicate":
         copy = campaign_duplicate(campaign_id=campaign.pk, actor=request.user)
         messages.success(
@@ -172,6 +174,26 @@ def campaign_action(
     }[action]
     n = service(campaign_id=campaign.pk, actor=request.user)
     messages.success(request, template % n)
+    return back
+
+
+def _pause_or_resume(request, campaign, action: str, back) -> HttpResponse:
+    """Pause or resume from the campaign page; say what happened in words."""
+    try:
+        if action == "pause":
+            held = campaign_pause(campaign_id=campaign.pk, actor=request.user)
+            messages.success(
+                request,
+                f"Paused: {held} queued messages are held until you resume. "
+                + PAUSE_VALIDITY,
+            )
+        else:
+            released = campaign_resume(campaign_id=campaign.pk, actor=request.user)
+            messages.success(
+                request, f"Resumed: {released} held messages are being sent."
+            )
+    except CampaignStateRefused as refused:
+        messages.error(request, str(refused))
     return back
 
 

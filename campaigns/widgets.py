@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from campaigns.models import Campaign
+from campaigns.pausing import PAUSE_VALIDITY
 from campaigns.replies import inbox_list
 from campaigns.selectors import (
     campaign_bucket_counts,
@@ -45,6 +46,9 @@ STATE_MEANING = {
     "result says All delivered, Partially received or All failed.",
     Campaign.State.CANCELED: "You canceled it. Messages not yet sent are counted "
     "under Canceled; what was already sent keeps its status.",
+    Campaign.State.PAUSED: "Paused by staff or by the delivery monitor: its queued "
+    "messages stay In-queue and are not sent until someone resumes it; receipts "
+    "for what was sent still come in. " + PAUSE_VALIDITY,
 }
 
 

@@ -269,6 +269,9 @@ class Message(TimeStampedModel):
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     final_at = models.DateTimeField(null=True, blank=True)
+    # The destination's carrier, when the provider names it (Telnyx's to[].carrier);
+    # nullable so that adding it did not rewrite the table.
+    carrier = models.CharField(max_length=60, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         indexes = [
@@ -407,6 +410,70 @@ class MessageCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.status} {self.day}: {self.count:+d}"
+
+
+class OutcomeCount(models.Model):
+    """Outbound outcomes counted per minute they happened, as +n/-n rows like MessageCount.
+
+    The delivery monitor and the campaign page's chart read these, never the
+    messages. A message counts once it has an outcome (delivered, an error,
+    or delivery unknown), in the minute of its final_at (unknown: of the
+    sweep that marked it); a receipt also counts how long it took after the
+    send, as the band of seconds it fell within. Written by triggers on
+    messaging_message (migration 0013), folded by messaging/counts.py.
+    """
+
+    account = models.ForeignKey(
+        "portal.Account",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    sender = models.ForeignKey(
+        Sender,
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    minute = models.DateTimeField()
+    status = models.CharField(max_length=12, choices=Status.choices)
+    error = models.ForeignKey(
+        ErrorCode,
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    carrier = models.CharField(max_length=60, blank=True)
+    # Receipts only: the upper bound, in seconds, of the band the time from
+    # send to receipt fell within (messaging.monitor.RECEIPT_BANDS).
+    receipt_within = models.PositiveIntegerField(null=True)
+    count = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            # The monitor's last hour and day of the user's accounts.
+            models.Index(fields=["account", "minute"], name="outcome_account_minute"),
+            # A campaign page's chart and carriers.
+            models.Index(fields=["campaign", "minute"], name="outcome_campaign_minute"),
+            # The alert sweep: every account's last hour.
+            models.Index(fields=["minute"], name="outcome_minute"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.minute:%Y-%m-%d %H:%M}: {self.count:+d}"
 
 
 class MessageEvent(models.Model):

@@ -161,13 +161,15 @@ def _write_statuses(
             refunds[message.account_id] += message.segments
         if error and error.number_advice == ErrorCode.NumberAdvice.OPTED_OUT:
             opted_out.append((message.account_id, message.phone, error))
-        key = (update.status, update.provider_status, error, refund)
+        key = (update.status, update.provider_status, error, refund, update.carrier)
         groups[key].append(message_id)
 
-    for (status, provider_status, error, refund), ids in groups.items():
+    for (status, provider_status, error, refund, carrier), ids in groups.items():
         fields: dict = {"status": status, "updated_at": now}
         if provider_status:
             fields["provider_status"] = provider_status
+        if carrier:
+            fields["carrier"] = carrier
         if error is not None or status == Status.DELIVERED:
             fields["error"] = error  # a late delivery clears "no receipt"
         if is_final(status):

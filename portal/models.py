@@ -110,6 +110,13 @@ class Account(TimeStampedModel):
         "Reply START to resubscribe.",
         help_text="Sent once when someone opts out, unless the provider confirms.",
     )
+    # Off by default: a pause stops a customer's time-bound sends, and an
+    # error rate that alarms one list is normal for another; the owners are
+    # emailed either way and decide.
+    pause_on_alert = models.BooleanField(
+        default=False,
+        help_text="The delivery monitor pauses a campaign when it raises an alert on it.",
+    )
 
     class Meta:
         ordering = ["name"]

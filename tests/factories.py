@@ -1,5 +1,7 @@
 """factory_boy factories for every model the tests build."""
 
+from datetime import timedelta
+
 import factory
 
 from django.contrib.auth import get_user_model
@@ -94,4 +96,35 @@ class MessageFactory(factory.django.DjangoModelFactory):
     )
     final_at = factory.LazyAttribute(
         lambda m: timezone.now() if m.status in FINAL else None
+    )
+
+
+def outcome_messages(
+    campaign,
+    status: str,
+    n: int,
+    *,
+    error=None,
+    took=timedelta(seconds=5),
+    at=None,
+    carrier=None,
+):
+    """n messages of the campaign that reached status at `at` (now), `took` after sending."""
+    at = at or timezone.now()
+    leads = LeadFactory.create_batch(n, account=campaign.account)
+    Message.objects.bulk_create(
+        Message(
+            account_id=campaign.account_id,
+            campaign=campaign,
+            sender_id=campaign.sender_id,
+            lead=lead,
+            phone=lead.phone,
+            body="Hi",
+            status=status,
+            error=error,
+            carrier=carrier,
+            sent_at=at - took,
+            final_at=at if status != Status.UNKNOWN else None,
+        )
+        for lead in leads
     )

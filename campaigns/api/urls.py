@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from campaigns.api import campaign_views, lead_views
+from campaigns.api import campaign_views, lead_views, pause_views
 
 urlpatterns = [
     path("leads/", lead_views.LeadListCreateApi.as_view(), name="lead-list"),
@@ -48,6 +48,16 @@ urlpatterns = [
         "campaigns/<int:pk>/cancel/",
         campaign_views.CampaignCancelApi.as_view(),
         name="campaign-cancel",
+    ),
+    path(
+        "campaigns/<int:pk>/pause/",
+        pause_views.CampaignPauseApi.as_view(),
+        name="campaign-pause",
+    ),
+    path(
+        "campaigns/<int:pk>/resume/",
+        pause_views.CampaignResumeApi.as_view(),
+        name="campaign-resume",
     ),
     path(
         "campaigns/<int:pk>/resend-failed/",

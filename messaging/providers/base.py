@@ -33,6 +33,7 @@ class StatusUpdate:
     payload: dict = field(default_factory=dict)
     # A send result's id at the provider, stored in the same UPDATE as the status.
     provider_message_id: str | None = None
+    carrier: str = ""  # the destination's carrier, when the provider names it
 
 
 @dataclass(frozen=True)

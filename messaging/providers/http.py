@@ -95,6 +95,7 @@ def receipt(
     code: Any = None,
     payload: dict,
     uuid_hint: str | None = None,
+    carrier: str = "",
 ) -> Receipt:
     """A receipt from a provider's status word and error code, explained by the catalog."""
     status = word_status(word, provider)
@@ -109,7 +110,11 @@ def receipt(
         provider=provider,
         provider_message_id=provider_message_id,
         update=StatusUpdate(
-            status=status, provider_status=word, error=error, payload=payload
+            status=status,
+            provider_status=word,
+            error=error,
+            payload=payload,
+            carrier=carrier[:60],
         ),
         message_uuid=uuid_hint,
     )

@@ -113,10 +113,12 @@ class TelnyxProvider(Provider):
         if event not in STATUS_EVENTS:
             return Parsed()  # other events (e.g. number orders) are not about messages
         errors = payload.get("errors") or [{}]
+        to = (payload.get("to") or [{}])[0]
         update = receipt(
             provider=self.name,
             provider_message_id=require(payload, "id"),
-            word=(payload.get("to") or [{}])[0].get("status") or event,
+            word=to.get("status") or event,
+            carrier=str(to.get("carrier") or ""),
             code=errors[0].get("code"),
             payload=envelope,
             uuid_hint=url_message_uuid(request.url),

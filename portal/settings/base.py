@@ -234,6 +234,8 @@ CELERY_BEAT_SCHEDULE = {
     # Launches whose fan-out never reached a worker (broker down, task lost).
     "resume-fan-outs": {"task": "campaigns.resume_fan_outs", "schedule": 60.0},
     "refresh-campaigns": {"task": "campaigns.refresh_states", "schedule": 5.0},
+    # The delivery monitor's alerts: raised and cleared within about a minute.
+    "sweep-alerts": {"task": "campaigns.sweep_alerts", "schedule": 60.0},
     # Every write adds count rows; folding them keeps the dashboard's sums short.
     "squash-counts": {"task": "messaging.squash_counts", "schedule": 30.0},
     # Outbound webhooks: retries that are due, and batches whose nudge was lost.
@@ -349,6 +351,9 @@ PORTAL_CREDENTIALS_KEY_FALLBACKS = env.list(
 # The public base URL providers post webhooks to (behind a proxy, the Host
 # header cannot be trusted to rebuild it), e.g. https://sms.example.org
 PORTAL_PUBLIC_URL = env("PORTAL_PUBLIC_URL", default="http://127.0.0.1:8000")
+# Delivery alerts are emailed to accounts' owners (campaigns/alerts.py).
+EMAIL_HOST = env("DJANGO_EMAIL_HOST", default="localhost")
+DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="portal@localhost")
 # Provider API base URLs: settings so that tests and staging point them at fakes.
 TWILIO_API_URL = env("TWILIO_API_URL", default="https://api.twilio.com")
 TELNYX_API_URL = env("TELNYX_API_URL", default="https://api.telnyx.com")

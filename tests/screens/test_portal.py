@@ -68,7 +68,9 @@ def test_dashboard_empty_states(portal_client):
 
 def test_gear_menu_hides_and_shows_a_widget(portal_client, member):
     url = reverse("portal:dashboard-preferences")
-    response = portal_client.post(url, {"shown": ["inbox", "recent_errors", "credit"]})
+    response = portal_client.post(
+        url, {"shown": ["inbox", "delivery_monitor", "recent_errors", "credit"]}
+    )
     assert response.status_code == 302
     assert DashboardPreference.objects.get(user=member).hidden_widgets == [
         "bulk_sequences"
@@ -77,7 +79,16 @@ def test_gear_menu_hides_and_shows_a_widget(portal_client, member):
     assert 'id="widget-bulk_sequences"' not in html
     assert 'value="bulk_sequences">' in html  # still offered, unchecked
     portal_client.post(
-        url, {"shown": ["bulk_sequences", "inbox", "recent_errors", "credit"]}
+        url,
+        {
+            "shown": [
+                "bulk_sequences",
+                "inbox",
+                "delivery_monitor",
+                "recent_errors",
+                "credit",
+            ]
+        },
     )
     html = portal_client.get(reverse("portal:index")).content.decode()
     assert 'id="widget-bulk_sequences"' in html
@@ -226,7 +237,7 @@ def test_campaign_page_draws_bucket_bar(portal_client, account, sender, error_co
         reverse("portal:campaigns_campaign_change", args=[campaign.pk])
     ).content.decode()
     assert '<svg class="stacked-bar"' in html
-    assert '<svg class="deliveries"' in html  # two delivered messages
+    assert '<svg class="outcomes"' in html  # two delivered messages
     assert "Errors by title" in html and error_code.title in html
 
 

@@ -16,6 +16,7 @@ from campaigns.launch import (
     campaign_preview,
 )
 from campaigns.models import Campaign, Lead
+from campaigns.steps import campaigns_with_steps_to_come
 from messaging.dispatch import messages_enqueue
 from messaging.models import ErrorCode, Message, MessageEvent
 from messaging.services import StatusUpdate, messages_apply_statuses
@@ -54,6 +55,8 @@ def campaign_result(*, delivered: int, total: int) -> str:
 def campaigns_close(*, now: datetime | None = None) -> int:
     """Mark done the campaigns whose messages are all final, or silent past the close window.
 
+    A sequence also needs no lead left to get a later step.
+
     Reads the messages with one grouped query over the open campaigns; safe to
     run twice at once (the state guard in the UPDATE wins once).
     """
@@ -79,6 +82,14 @@ def campaigns_close(*, now: datetime | None = None) -> int:
         if row["still_open"] == 0 or quiet:
             result = campaign_result(delivered=row["delivered"], total=row["total"])
             closing.setdefault(result, []).append(row["campaign"])
+    # A sequence stays open until its last step's window closes.
+    to_come = campaigns_with_steps_to_come(
+        [pk for ids in closing.values() for pk in ids]
+    )
+    closing = {
+        result: [pk for pk in ids if pk not in to_come]
+        for result, ids in closing.items()
+    }
     closed = 0
     for result, ids in closing.items():
         closed += Campaign.objects.filter(
@@ -186,6 +197,7 @@ def campaign_resend_failed(*, campaign_id: int, actor) -> int:
             body=m.body,
             segments=m.segments,
             provider=m.provider,
+            step=m.step,
             attempt=m.attempt + 1,
             retry_of_id=m.pk,
             expires_at=expires_at,

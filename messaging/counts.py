@@ -1,12 +1,12 @@
 """Message count rows: fold each key's +n/-n rows into one.
 
-Triggers (migration 0004) insert the rows; readers sum them, so a count is
+Triggers (migrations 0004, 0012) insert the rows; readers sum them, so a count is
 exact whether or not it has been squashed. The squash only keeps the sums cheap.
 """
 
 from django.db import connection, transaction
 
-KEY = "account_id, campaign_id, day, status, error_id"
+KEY = "account_id, campaign_id, day, step, status, error_id"
 
 # Ids of the rows whose key has more than one row (the only ones worth folding).
 FOLDABLE_IDS = f"""

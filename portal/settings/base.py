@@ -228,6 +228,18 @@ CELERY_BEAT_SCHEDULE = {
     # Launches whose fan-out never reached a worker (broker down, task lost).
     "resume-fan-outs": {"task": "campaigns.resume_fan_outs", "schedule": 60.0},
     "refresh-campaigns": {"task": "campaigns.refresh_states", "schedule": 5.0},
+    # Sequences' later steps, and scheduled launches; a tick missed by a
+    # stopped worker is taken up by the next one.
+    "send-due-steps": {
+        "task": "campaigns.send_due_steps",
+        "schedule": 60.0,
+        "options": {"expire_seconds": 60},
+    },
+    "launch-scheduled": {
+        "task": "campaigns.launch_scheduled",
+        "schedule": 30.0,
+        "options": {"expire_seconds": 30},
+    },
     # Every write adds count rows; folding them keeps the dashboard's sums short.
     "squash-counts": {"task": "messaging.squash_counts", "schedule": 30.0},
 }

@@ -27,6 +27,7 @@ def campaign_compose_check(
     field_defaults: dict[str, str],
     list_ids: list[int],
     has_sender: bool,
+    later_bodies: list[str] = (),
 ) -> LaunchPreview:
     """The launch check on what is typed, before it is saved (the composer's live panel)."""
     return launch_check(
@@ -36,6 +37,7 @@ def campaign_compose_check(
         leads=leads_of_lists(account_id=account.pk, list_ids=list_ids),
         has_sender=has_sender,
         has_lists=bool(list_ids),
+        later_bodies=later_bodies,
     )
 
 

@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from campaigns.models import Campaign, Lead, LeadList
+from campaigns.steps import campaign_steps_replace
 from portal.audit import ADDITION, audit_record
 from portal.phones import phone_is_valid
 
@@ -75,21 +76,36 @@ def leads_delete(*, lead_ids: Iterable[int] | QuerySet) -> int:
 
 @transaction.atomic
 def campaign_create(
-    *, account_id: int, lists=(), actor: AbstractBaseUser | None = None, **data
+    *,
+    account_id: int,
+    lists=(),
+    steps=(),
+    actor: AbstractBaseUser | None = None,
+    **data,
 ) -> Campaign:
-    """Create a draft campaign."""
+    """Create a draft campaign; `steps` are its later steps (step 1 is the body)."""
     campaign = Campaign.objects.create(account_id=account_id, **data)
     if lists:
         campaign.lists.set(lists)
+    if steps:
+        campaign_steps_replace(campaign=campaign, steps=steps)
     audit_record(actor=actor, obj=campaign, message="Created", flag=ADDITION)
     return campaign
 
 
 @transaction.atomic
 def campaign_update(
-    *, campaign_id: int, lists=None, actor: AbstractBaseUser | None = None, **data
+    *,
+    campaign_id: int,
+    lists=None,
+    steps=None,
+    actor: AbstractBaseUser | None = None,
+    **data,
 ) -> Campaign:
-    """Change a campaign while it is a draft; raise CampaignNotDraft otherwise."""
+    """Change a campaign while it is a draft; raise CampaignNotDraft otherwise.
+
+    `steps`, when given, replace its later steps.
+    """
     campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
     if campaign.state != Campaign.State.DRAFT:
         raise CampaignNotDraft(campaign.state)
@@ -98,6 +114,8 @@ def campaign_update(
     campaign.save()
     if lists is not None:
         campaign.lists.set(lists)
+    if steps is not None:
+        campaign_steps_replace(campaign=campaign, steps=steps)
     audit_record(actor=actor, obj=campaign, message="Changed the draft")
     return campaign
 
@@ -114,8 +132,21 @@ def campaign_duplicate(
         name=f"Copy of {source.name}"[:200],
         sender_id=source.sender_id,
         body=source.body,
+        steps=[
+            {
+                "body": step.body,
+                "delay": step.delay,
+                "delay_unit": step.delay_unit,
+                "send_at": step.send_at,
+            }
+            for step in source.steps.all()
+        ],
         field_defaults=source.field_defaults,
         validity_hours=source.validity_hours,
+        stop_on_reply=source.stop_on_reply,
+        stop_on_opt_out=source.stop_on_opt_out,
+        stop_on_permanent_error=source.stop_on_permanent_error,
+        include_new_leads=source.include_new_leads,
     )
     audit_record(
         actor=actor, obj=copy, message=f"Duplicated from {source}", flag=ADDITION

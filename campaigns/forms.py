@@ -108,21 +108,23 @@ class CampaignForm(AccountScopedForm):
     )
     steps = StepsField(label="Later steps")
     stop_on_reply = forms.BooleanField(
-        required=False, label="the lead replies", initial=True
+        required=False, label="the lead replies", initial=True, label_suffix=""
     )
     stop_on_opt_out = forms.BooleanField(
-        required=False, label="the lead opts out", initial=True
+        required=False, label="the lead opts out", initial=True, label_suffix=""
     )
     stop_on_permanent_error = forms.BooleanField(
         required=False,
         label="a text to the lead hits a permanent error (such as a landline)",
         initial=True,
+        label_suffix="",
     )
     include_new_leads = forms.BooleanField(
         required=False,
         label="Also send to new leads of these lists",
         help_text="Leads who join the lists after the launch get the sequence too, "
         "until the campaign is done. Without it they are not texted.",
+        label_suffix="",
     )
     scheduled_at = ScheduleField(
         label="Launch at",
@@ -132,6 +134,7 @@ class CampaignForm(AccountScopedForm):
     confirm_warnings = forms.BooleanField(
         required=False,
         label="I have read the launch check's warnings; launch at that time anyway",
+        label_suffix="",
     )
     validity_hours = forms.IntegerField(
         required=False,

@@ -258,6 +258,14 @@ class CampaignStep(models.Model):
         return f"Step {self.number}"
 
     @property
+    def delay_label(self) -> str:
+        """ "2 days after step 1 was sent" (a fixed time is shown by the page, in its zone)."""
+        unit = self.get_delay_unit_display()
+        if self.delay == 1:
+            unit = unit.rstrip("s")
+        return f"{self.delay} {unit} after step {self.number - 1} was sent"
+
+    @property
     def delay_timedelta(self) -> timedelta:
         return timedelta(**{self.delay_unit: self.delay})
 

@@ -20,6 +20,7 @@ from campaigns.leads import (
     campaign_duplicate,
 )
 from campaigns.models import Campaign
+from campaigns.schedule import campaign_unschedule
 from campaigns.selectors import (
     campaign_deliveries_over_time,
     campaign_error_counts,
@@ -74,6 +75,7 @@ def campaign_detail(request: HttpRequest, model_admin, object_id: str) -> HttpRe
         segments=segments,
         errors=errors,
         deliveries=deliveries,
+        steps=list(campaign.steps.all()),
         preview=request.session.pop(f"campaign-preview-{campaign.pk}", None),
         can_resend=campaign_has_sent(campaign)
         and campaign.state != Campaign.State.CANCELED
@@ -86,7 +88,15 @@ def campaign_detail(request: HttpRequest, model_admin, object_id: str) -> HttpRe
     return TemplateResponse(request, "campaigns/campaign_detail.html", context)
 
 
-CAMPAIGN_ACTIONS = {"preview", "launch", "resend", "suppress", "export", "duplicate"}
+CAMPAIGN_ACTIONS = {
+    "preview",
+    "launch",
+    "unschedule",
+    "resend",
+    "suppress",
+    "export",
+    "duplicate",
+}
 
 
 @require_POST
@@ -126,6 +136,12 @@ def campaign_action(
             messages.warning(request, QUEUE_DOWN_AFTER_LAUNCH)
             return back
         messages.success(request, "Campaign launched.")
+        return back
+    if action == "unschedule":
+        if campaign_unschedule(campaign_id=campaign.pk, actor=request.user):
+            messages.success(request, "Unscheduled: it stays a draft.")
+        else:
+            messages.error(request, "The campaign had started or had no launch time.")
         return back
     if action == "duplicate":
         copy = campaign_duplicate(campaign_id=campaign.pk, actor=request.user)

@@ -87,6 +87,8 @@ class LeadApiMixin(AccountScopedMixin):
             data["phone"] = parsed.e164
         if "lists" in data:
             data["lists"] = _account_lists(self.account, data["lists"])
+        if "steps" in data:
+            data["steps"] = [dict(step) for step in data["steps"]]
         return data
 
     def _render(self, lead_id: int, code: int) -> Response:
@@ -242,7 +244,9 @@ def campaign_list_for_api(*, account_id: int):
     """The account's campaigns with their lists prefetched, newest first."""
     return (
         Campaign.objects.filter(account_id=account_id)
-        .prefetch_related(Prefetch("lists", queryset=LeadList.objects.only("pk")))
+        .prefetch_related(
+            Prefetch("lists", queryset=LeadList.objects.only("pk")), "steps"
+        )
         .order_by("-created_at", "-pk")
     )
 
@@ -280,6 +284,8 @@ class CampaignApiMixin(AccountScopedMixin):
             data["sender_id"] = data.pop("sender")
         if "lists" in data:
             data["lists"] = _account_lists(self.account, data["lists"])
+        if "steps" in data:
+            data["steps"] = [dict(step) for step in data["steps"]]
         return data
 
 

@@ -170,6 +170,8 @@ class CampaignForm(AccountScopedForm):
                 "stop_on_permanent_error": campaign.stop_on_permanent_error,
                 "include_new_leads": campaign.include_new_leads,
                 "scheduled_at": campaign.scheduled_at,
+                # Its warnings were confirmed when it was scheduled.
+                "confirm_warnings": campaign.scheduled_at is not None,
             }
         super().__init__(data, initial=initial, accounts=accounts)
         zone = self.zone(campaign, data)

@@ -71,18 +71,18 @@ def lead_stopped(campaign: Campaign, *, step: int) -> Q:
 
 
 def leads_for_step(
-    campaign: Campaign, step: CampaignStep, *, now: datetime | None
+    campaign: Campaign, step: CampaignStep, *, now: datetime | None, after: int = 0
 ) -> QuerySet[Lead]:
-    """The leads that get `step` at `now`; with now None, those that still may get it.
+    """The leads after `after` that get `step` at `now`; with now None, that still may.
 
     Still may: the previous step was sent, or is not final yet (it may still
     be sent), and no stop rule holds today.
     """
     previous = Message.objects.filter(
         campaign_id=campaign.pk,
-        lead=OuterRef("pk"),
         step=step.number - 1,
         superseded=False,
+        lead_id__gt=after,
     )
     if now is None:
         previous = previous.filter(Q(sent_at__isnull=False) | ~Q(status__in=FINAL))
@@ -92,9 +92,12 @@ def leads_for_step(
         previous = previous.filter(sent_at__isnull=False)
     else:
         previous = previous.filter(sent_at__lte=now - step.delay_timedelta)
+    # The previous step's messages lead (one index range of the campaign),
+    # rather than every lead of the account probing for its message.
     leads = Lead.objects.filter(
-        Exists(previous),
-        ~has_step_message(campaign.pk, step.number),
+        ~has_step_message(campaign.pk, step.number, after=after),
+        pk__in=previous.values("lead_id"),
+        pk__gt=after,
         account_id=campaign.account_id,
         deleted_at__isnull=True,
     )
@@ -104,18 +107,17 @@ def leads_for_step(
 
 def _claim_running(campaign_id: int) -> bool:
     """Lock the running campaign's row for a batch; False once it is canceled or done."""
-    return (
-        Campaign.objects.select_for_update()
-        .filter(pk=campaign_id, state__in=Campaign.RUNNING)
-        .exists()
+    running = Campaign.objects.select_for_update().filter(
+        pk=campaign_id, state__in=Campaign.RUNNING
     )
+    return bool(list(running.values_list("pk", flat=True)))
 
 
 def _step_leads_after(
     campaign: Campaign, step: CampaignStep, now: datetime, *, after: int
 ) -> QuerySet:
     return lead_rows(
-        leads_for_step(campaign, step, now=now).filter(pk__gt=after),
+        leads_for_step(campaign, step, now=now, after=after),
         account_id=campaign.account_id,
     )
 

@@ -362,4 +362,3 @@ def test_a_scheduled_launch_the_check_refuses_is_unscheduled(campaign, member):
         assert campaigns_launch_scheduled() == 0
     campaign.refresh_from_db()
     assert campaign.state == Campaign.State.DRAFT and campaign.scheduled_at is None
-

@@ -70,8 +70,13 @@ def _compose_schedule(request: HttpRequest, form: CampaignForm, campaign) -> Non
     """Schedule the saved draft at the form's time (or unschedule it); say how it went."""
     at = form.cleaned_data.get("scheduled_at")
     if at is None:
-        if campaign_unschedule(campaign_id=campaign.pk, actor=request.user):
-            messages.info(request, "Unscheduled: launch it from its page when ready.")
+        unscheduled = campaign_unschedule(campaign_id=campaign.pk, actor=request.user)
+        messages.success(
+            request,
+            "Draft saved and unscheduled: launch it from its page when it is ready."
+            if unscheduled
+            else "Draft saved. Check it and launch it when it is ready.",
+        )
         return
     try:
         campaign = campaign_schedule(
@@ -89,7 +94,11 @@ def _compose_schedule(request: HttpRequest, form: CampaignForm, campaign) -> Non
             + ("" if refused.problems else " Tick the box to launch anyway."),
         )
     else:
-        messages.success(request, f"{scheduled_label(campaign)}.")
+        messages.success(
+            request,
+            f"Draft saved. {scheduled_label(campaign)}: it launches by itself then, "
+            "and you can edit or unschedule it until then.",
+        )
 
 
 def _compose_test(request: HttpRequest, form: CampaignForm, campaign) -> dict:
@@ -153,9 +162,6 @@ def campaign_compose(
                     "The campaign was launched meanwhile: it can no longer change.",
                 )
             else:
-                messages.success(
-                    request, "Draft saved. Check it and launch it when it is ready."
-                )
                 _compose_schedule(request, form, campaign)
                 return HttpResponseRedirect(
                     reverse(
@@ -226,6 +232,7 @@ def campaign_cancel_confirm(
         title=f"Cancel {campaign.name}?",
         campaign=campaign,
         queued=counts.get(Bucket.IN_QUEUE, 0),
+        later_steps=campaign.steps.count(),
         settled=sum(
             n
             for key, n in counts.items()

@@ -15,6 +15,7 @@ from campaigns.fan_out import (
     campaign_target_leads,
     lead_reject_reason,
 )
+from campaigns.hooks import campaign_states_emit
 from campaigns.models import Campaign, Lead, full_name
 from messaging.models import OptOut
 from messaging.optouts import HELP_WORDS, OPT_IN_WORDS, OPT_OUT_WORDS
@@ -392,6 +393,7 @@ def campaign_launch(
             raise LaunchRefused(
                 ["The campaign was launched or canceled meanwhile."], []
             )
+        campaign_states_emit(campaigns=Campaign.objects.filter(pk=campaign_id))
         transaction.on_commit(partial(task_publish, fan_out_campaign_task, campaign_id))
         campaign = Campaign.objects.get(pk=campaign_id)
         audit_record(actor=launched_by, obj=campaign, message="Launched")

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import ngettext
 
 from campaigns.fan_out import campaign_fan_out, campaigns_resume_fan_outs
+from campaigns.hooks import campaign_states_emit
 from campaigns.launch import (
     LaunchPreview,
     LaunchRefused,
@@ -91,11 +92,16 @@ def campaigns_close(*, now: datetime | None = None) -> int:
         for result, ids in closing.items()
     }
     closed = 0
-    for result, ids in closing.items():
-        closed += Campaign.objects.filter(
-            pk__in=ids,
-            state__in=Campaign.RUNNING,
-        ).update(state=Campaign.State.DONE, result=result, done_at=now, updated_at=now)
+    with transaction.atomic():
+        for result, ids in closing.items():
+            closed += Campaign.objects.filter(
+                pk__in=ids,
+                state__in=Campaign.RUNNING,
+            ).update(
+                state=Campaign.State.DONE, result=result, done_at=now, updated_at=now
+            )
+        if closed:  # the ones this call closed carry its time
+            campaign_states_emit(campaigns=Campaign.objects.filter(done_at=now))
     return closed
 
 
@@ -104,14 +110,21 @@ def campaigns_mark_in_progress(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     sent = Message.objects.filter(campaign=OuterRef("pk"), sent_at__isnull=False)
     first_sent = sent.order_by("sent_at").values("sent_at")[:1]
-    # One UPDATE for every campaign at once; the state guard makes a re-run a no-op.
-    return Campaign.objects.filter(
-        Exists(sent), state=Campaign.State.PROCESSING
-    ).update(
-        state=Campaign.State.IN_PROGRESS,
-        first_sent_at=Subquery(first_sent),
-        updated_at=now,
-    )
+    # One UPDATE for every campaign at once, of the rows locked here: exactly
+    # those are told to webhooks; a re-run finds none.
+    with transaction.atomic():
+        ids = list(
+            Campaign.objects.filter(Exists(sent), state=Campaign.State.PROCESSING)
+            .select_for_update()
+            .values_list("pk", flat=True)
+        )
+        moved = Campaign.objects.filter(pk__in=ids).update(
+            state=Campaign.State.IN_PROGRESS,
+            first_sent_at=Subquery(first_sent),
+            updated_at=now,
+        )
+        campaign_states_emit(campaigns=Campaign.objects.filter(pk__in=ids))
+    return moved
 
 
 @transaction.atomic
@@ -125,6 +138,7 @@ def campaign_cancel(*, campaign_id: int, actor) -> int:
     if not changed:
         campaign = Campaign.objects.get(pk=campaign_id)
         raise CampaignNotCancelable(not_cancelable_reason(campaign))
+    campaign_states_emit(campaigns=Campaign.objects.filter(pk=campaign_id))
     queued = Message.objects.filter(campaign_id=campaign_id, status=Status.QUEUED)
     canceled = StatusUpdate(
         status=Status.CANCELED, kind=MessageEvent.Kind.STAFF, payload={"by": str(actor)}
@@ -209,6 +223,7 @@ def campaign_resend_failed(*, campaign_id: int, actor) -> int:
         Campaign.objects.filter(pk=campaign_id).update(
             state=Campaign.State.IN_PROGRESS, result="", done_at=None, updated_at=now
         )
+        campaign_states_emit(campaigns=Campaign.objects.filter(pk=campaign_id))
     messages_enqueue(message_ids=[m.pk for m in retries])
     return len(retries)
 

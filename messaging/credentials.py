@@ -26,11 +26,16 @@ def credentials_encrypt(credentials: dict[str, str]) -> str:
     return _fernet().encrypt(json.dumps(credentials, sort_keys=True).encode()).decode()
 
 
+def credentials_decrypt(token: str) -> dict[str, str]:
+    """Decrypt what credentials_encrypt wrote, with the current key or a fallback."""
+    return json.loads(_fernet().decrypt(token.encode()))
+
+
 def credentials_get(sender: Sender) -> dict[str, str]:
     """Return the sender's decrypted credentials (empty for the simulator)."""
     if not sender.credentials_encrypted:
         return {}
-    return json.loads(_fernet().decrypt(sender.credentials_encrypted.encode()))
+    return credentials_decrypt(sender.credentials_encrypted)
 
 
 @dataclass(frozen=True)

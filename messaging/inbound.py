@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from messaging.dispatch import messages_enqueue
+from messaging.hooks.outbox import hook_messages_received_emit
 from messaging.models import Message, MessageEvent, OptOutEvent, Sender
 from messaging.optouts import keyword_intent, opt_in_record, opt_out_record
 from messaging.providers.base import Inbound
@@ -72,6 +73,7 @@ def inbound_receive(*, sender: Sender, messages: Sequence[Inbound]) -> list[Mess
         )
         for message, m in zip(received, fresh, strict=True)
     )
+    hook_messages_received_emit(account_id=account.pk, messages=received)
     replies = [
         Message(
             account=account,

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import ngettext
 
+from messaging.hooks.outbox import hook_opt_outs_emit
 from messaging.models import OptOut, OptOutEvent
 from portal.bulk import chunked
 from portal.phones import phone_parse
@@ -63,7 +64,7 @@ def _audit(
     detail: str,
     actor: AbstractBaseUser | None,
 ) -> None:
-    OptOutEvent.objects.create(
+    event = OptOutEvent.objects.create(
         account_id=account_id,
         phone=phone,
         opted_out=opted_out,
@@ -72,6 +73,7 @@ def _audit(
         actor=actor,
         created_at=timezone.now(),
     )
+    hook_opt_outs_emit(events=[event])
 
 
 @transaction.atomic
@@ -210,7 +212,7 @@ def opt_outs_import(
                 ],
                 ignore_conflicts=True,
             )
-            OptOutEvent.objects.bulk_create(
+            events = OptOutEvent.objects.bulk_create(
                 OptOutEvent(
                     account_id=account_id,
                     phone=phone,
@@ -222,6 +224,7 @@ def opt_outs_import(
                 )
                 for phone in new
             )
+            hook_opt_outs_emit(events=events)
         result.added += len(new)
         result.already += len(existing)
     return result

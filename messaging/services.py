@@ -12,6 +12,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from messaging.hooks.outbox import MessageMove, hook_message_moves_emit
 from messaging.models import ErrorCode, Message, MessageEvent, OptOutEvent, Sender
 from messaging.optouts import opt_out_record
 from messaging.statuses import Status, can_move, is_final
@@ -102,6 +103,7 @@ def messages_apply_statuses(*, updates: Sequence[tuple[int, StatusUpdate]]) -> i
         messages = {row[0]: _Locked(*row) for row in locked}
         events: list[tuple] = []
         last_applied: dict[int, StatusUpdate] = {}
+        moves: list[MessageMove] = []
         for message_id, update in updates:
             message = messages[message_id]
             applied = can_move(message.status, update.status)
@@ -124,7 +126,10 @@ def messages_apply_statuses(*, updates: Sequence[tuple[int, StatusUpdate]]) -> i
             if applied:
                 last_applied[message_id] = update
                 message.status = update.status
+                error_id = update.error.pk if update.error else None
+                moves.append((message_id, message.account_id, update.status, error_id))
         rows_insert(MessageEvent, EVENT_FIELDS, events)
+        hook_message_moves_emit(moves=moves, now=now)
         provider_ids = {
             message_id: update.provider_message_id
             for message_id, update in updates
@@ -236,6 +241,7 @@ def message_events_record_moves(
     payload: dict | None = None,
 ) -> None:
     """Record moves made set-based outside the receipt path (claims, retries, sweeps)."""
+    moves = list(moves)
     error_id = error.pk if error else None
     rows_insert(
         MessageEvent,
@@ -245,6 +251,9 @@ def message_events_record_moves(
             + (error_id, True, None, payload or {})
             for message_id, from_status in moves
         ],
+    )
+    hook_message_moves_emit(
+        moves=[(message_id, None, status, error_id) for message_id, _ in moves], now=now
     )
 
 

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "axes",
     "portal",
     "messaging",
+    "messaging.hooks",
     "campaigns",
 ]
 
@@ -242,7 +243,12 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Every write adds count rows; folding them keeps the dashboard's sums short.
     "squash-counts": {"task": "messaging.squash_counts", "schedule": 30.0},
+    # Outbound webhooks: retries that are due, and batches whose nudge was lost.
+    "deliver-hooks": {"task": "hooks.deliver_due", "schedule": 10.0},
 }
+# Outbound webhooks may go to http:// and to loopback or private addresses only
+# while debugging (and in tests); production refuses both (SSRF).
+HOOKS_ALLOW_LOCAL_URLS = env.bool("HOOKS_ALLOW_LOCAL_URLS", default=DEBUG)
 # The simulated provider: seconds before receipts arrive, and the outcome seed.
 SIMULATOR_RECEIPT_DELAY = env.int("SIMULATOR_RECEIPT_DELAY", default=3)
 SIMULATOR_SEED = env.int("SIMULATOR_SEED", default=0)

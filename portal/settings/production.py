@@ -64,6 +64,8 @@ if refusals := _refusals():
     )
 
 DEBUG = False  # whatever DJANGO_DEBUG says: tracebacks would show settings and data
+# Outbound webhooks go to public HTTPS addresses only (messaging/hooks/addresses.py).
+HOOKS_ALLOW_LOCAL_URLS = False
 
 # HTTPS only. TLS ends at the proxy in front of gunicorn, which must set
 # X-Forwarded-Proto (and strip it from what clients send).

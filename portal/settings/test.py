@@ -14,6 +14,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL = "memory://"
+# Outbound webhooks go to pytest-httpserver on 127.0.0.1.
+HOOKS_ALLOW_LOCAL_URLS = True
 # Fuzzing and flows make hundreds of calls; the throttle test sets its own rate.
 API_THROTTLE_RATE = None
 # Tests poll right after writing; the concurrent feed test sets its own margin.

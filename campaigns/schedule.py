@@ -81,7 +81,7 @@ def campaigns_launch_scheduled(*, now: datetime | None = None) -> int:
         with transaction.atomic():
             # A sweep running at once, or an unschedule, waits for this one.
             campaign = (
-                Campaign.objects.select_for_update()
+                Campaign.objects.select_for_update(of=("self",))
                 .filter(
                     pk=campaign_id, state=Campaign.State.DRAFT, scheduled_at__lte=now
                 )

@@ -37,7 +37,7 @@ run: demo
 	@echo "  Support: http://$(HOST)/support/"
 	@echo ""
 	$(RUN_ENV) $(BIN)/celery -A portal worker --beat --loglevel=WARNING \
-		--queues=dispatch,status,default --concurrency=2 & \
+		--queues=dispatch-priority,dispatch,status,default --concurrency=2 & \
 	worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
 	$(RUN_ENV) $(MANAGE) runserver $(HOST)
 

@@ -197,7 +197,7 @@ def main() -> None:
     args = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL", "")
-    from portal.postgres import database_ready
+    from bench.harness import database_ready
 
     database_ready(url)
     from django.conf import settings

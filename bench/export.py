@@ -200,7 +200,7 @@ def main() -> None:
         print(json.dumps(measure(args.measure)))
         return
 
-    from portal.postgres import database_ready
+    from bench.harness import database_ready
 
     database_ready(url)
     from django.core.management import call_command

@@ -137,8 +137,8 @@ def fan_out(account_id: int, url: str) -> dict:
     """Run the real fan-out of a fresh campaign to both lists; time it."""
     from django.db import connection
 
+    from campaigns.fan_out import campaign_fan_out
     from campaigns.models import Campaign, LeadList
-    from campaigns.services import campaign_fan_out
     from messaging.models import Message, Sender
 
     campaign = Campaign.objects.create(
@@ -237,7 +237,7 @@ def main() -> None:
     args = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL", "")
-    from portal.postgres import database_ready
+    from bench.harness import database_ready
 
     database_ready(url)
     from django.core.management import call_command

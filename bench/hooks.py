@@ -156,7 +156,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    from portal.postgres import database_ready
+    from bench.harness import database_ready
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per POST otherwise
 

@@ -30,9 +30,9 @@ def queries() -> dict:
     from campaigns.models import Campaign
     from campaigns.replies import inbox_list
     from campaigns.selectors import campaign_message_list_for_bucket
-    from messaging.api.views import message_list
     from messaging.dispatch import messages_claim_read
     from messaging.models import Message, MessageCount
+    from messaging.selectors import message_list_for_api
     from messaging.statuses import Bucket, Status, statuses_in
     from portal.models import Account
 
@@ -52,11 +52,11 @@ def queries() -> dict:
         .select_related("error", "campaign")
         .order_by("-created_at", "-pk")[:51],
         # primary key (the API pages by id, newest first)
-        "api_messages_first_page": message_list(account_id=account.pk).order_by("-id")[
-            :101
-        ],
+        "api_messages_first_page": message_list_for_api(account_id=account.pk).order_by(
+            "-id"
+        )[:101],
         # msg_account_updated
-        "api_messages_updated_after": message_list(account_id=account.pk)
+        "api_messages_updated_after": message_list_for_api(account_id=account.pk)
         .filter(updated_at__gt=now - timedelta(days=1))
         .order_by("-id")[:101],
         # primary key, then msg_account_created_id's account

@@ -11,14 +11,13 @@ messages_per_second from the launch to the last status event written, the
 time to the first send (validation and fan-out), the rate from the first send
 to the last receipt, the worker's CPU time per message, the buckets, duplicates_sent
 (from the simulator's own send log; must be 0) and lost (must be 0).
+Every limit is checked on the way, set high: quiet hours (the leads' zone is
+where it is early afternoon), a brand's daily cap and a sender's texts a minute.
 """
 
 import argparse
-import json
 import os
-import resource
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -29,63 +28,29 @@ DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/10"
 TIMEOUT = 900  # seconds; far beyond any healthy run
 
 
-def run(*, leads: int, workers: int, scratch: Path, broker_url: str) -> dict:
-    from django.conf import settings
-    from django.db import connection
-    from django.db.models import Max, Min, Q
-    from django.utils import timezone
+def run(*, leads: int, workers: int, broker_url: str) -> dict:
+    from bench.harness import campaign_run_on_worker
 
-    from campaigns.demo import demo_campaign_create, demo_report
-    from campaigns.launch import campaign_launch
-    from messaging.models import MessageEvent
-    from messaging.statuses import Status
-    from tests.integration.workers import (
-        broker_empty,
-        pipeline_wait,
-        postgres_url,
-        worker_start,
-    )
-
-    send_log = scratch / "sends.sqlite3"
-    broker_empty(broker_url)
-    cpu_before = _children_cpu()
-    worker = worker_start(
-        database_url=postgres_url(settings.DATABASES["default"]),
+    measured = campaign_run_on_worker(
+        leads=leads,
+        workers=workers,
         broker_url=broker_url,
-        send_log=send_log,
-        concurrency=workers,
+        timeout=TIMEOUT,
+        quiet_hours=True,
+        prepare=_limits_in_the_path,
     )
-    try:
-        campaign = demo_campaign_create(leads=leads)
-        with connection.cursor() as cursor:
-            # Fresh statistics, as autovacuum keeps them on a live database: with
-            # none, PostgreSQL scans whole indexes for a batch's provider ids.
-            cursor.execute("ANALYZE")
-        started = timezone.now()
-        campaign_launch(campaign_id=campaign.pk, launched_by=None)
-        if not pipeline_wait(
-            campaign_id=campaign.pk, broker_url=broker_url, timeout=TIMEOUT
-        ):
-            raise SystemExit(f"Not idle after {TIMEOUT} s; see {worker.log}")
-    finally:
-        worker.stop()
-    worker_cpu = _children_cpu() - cpu_before  # the worker and its pool, boot included
-    # The first provider answer ends validation, fan-out and the first claim.
-    answered = Q(kind=MessageEvent.Kind.SEND) & ~Q(status=Status.SENDING)
-    events = MessageEvent.objects.filter(message__campaign_id=campaign.pk).aggregate(
-        first=Min("created_at", filter=answered), last=Max("created_at")
-    )
-    seconds = (events["last"] - started).total_seconds()
-    sending = (events["last"] - events["first"]).total_seconds()
-    report = demo_report(campaign_id=campaign.pk, send_log=send_log, seconds=seconds)
+    report = measured.report
+    sending = measured.seconds - measured.first_send_after
     return {
         "leads": leads,
         "workers": workers,
-        "messages_per_second": round(leads / seconds),
+        "messages_per_second": round(leads / measured.seconds),
         "seconds": report.seconds,
-        "first_send_after": round(seconds - sending, 2),
+        "first_send_after": round(measured.first_send_after, 2),
         "sending_messages_per_second": round(leads / sending),
-        "worker_cpu_ms_per_message": round(1000 * worker_cpu / leads, 2),
+        "worker_cpu_ms_per_message": round(
+            1000 * measured.worker_cpu_seconds / leads, 2
+        ),
         "buckets": report.buckets,
         "charged": report.charged,
         "duplicates_sent": report.duplicates_sent,
@@ -93,9 +58,29 @@ def run(*, leads: int, workers: int, scratch: Path, broker_url: str) -> dict:
     }
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+def _limits_in_the_path(campaign) -> None:
+    """Run every limit's check with limits set high: quiet hours, a minute's and a day's cap.
+
+    The leads live where it is now early afternoon, so their window is open
+    whenever the bench runs; the brand's cap and the sender's texts a minute
+    are far above what the campaign sends.
+    """
+    from django.utils import timezone
+
+    from campaigns.models import Lead
+    from messaging.models import Brand, Sender
+
+    offset = 13 - timezone.now().hour  # UTC+offset is at 13:00 now
+    zone = f"Etc/GMT{-offset:+d}" if offset else "UTC"  # POSIX signs are inverted
+    Lead.objects.filter(account_id=campaign.account_id).update(time_zone=zone)
+    brand = Brand.objects.create(
+        account_id=campaign.account_id, name="Bench", daily_limit=100_000_000
+    )
+    sender = Sender.objects.get(pk=campaign.sender_id)
+    sender.brand = brand
+    sender.message_class = "A"
+    sender.per_minute_limit = 60 * sender.throughput_per_second
+    sender.save()
 
 
 def main() -> None:
@@ -104,29 +89,21 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    database_url = os.environ.get("BENCH_PIPELINE_DATABASE_URL", DEFAULT_DATABASE_URL)
-    broker_url = os.environ.get("BENCH_PIPELINE_BROKER_URL", DEFAULT_BROKER_URL)
-    os.environ["CELERY_BROKER_URL"] = broker_url
-    from portal.postgres import database_ready
+    from bench.harness import bench_ready, result_print
 
-    database_ready(database_url)
+    broker_url = bench_ready(
+        database_variable="BENCH_PIPELINE_DATABASE_URL",
+        database_url=DEFAULT_DATABASE_URL,
+        broker_variable="BENCH_PIPELINE_BROKER_URL",
+        broker_url=DEFAULT_BROKER_URL,
+    )
     from django.core.management import call_command
 
     # Every run starts from an empty database: a table grown by earlier runs
     # would move the figures as much as the code does.
     call_command("flush", interactive=False, verbosity=0)
-    with tempfile.TemporaryDirectory() as scratch:
-        result = run(
-            leads=args.leads,
-            workers=args.workers,
-            scratch=Path(scratch),
-            broker_url=broker_url,
-        )
-    if args.json:
-        print(json.dumps(result))
-        return
-    for key, value in result.items():
-        print(f"{key:>20}: {value}")
+    result = run(leads=args.leads, workers=args.workers, broker_url=broker_url)
+    result_print(result, as_json=args.json, width=20)
 
 
 if __name__ == "__main__":

@@ -25,10 +25,11 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -262,68 +263,35 @@ class Sampler(threading.Thread):
         )
 
 
-def run(*, leads: int, workers: int, scratch: Path, broker_url: str) -> dict:
-    from django.conf import settings
-    from django.db import connection
-    from django.db.models import Count, Max, Min, Q
-    from django.utils import timezone
-
-    from campaigns.demo import demo_campaign_create, demo_report
-    from campaigns.launch import campaign_launch
-    from messaging.models import MessageEvent
-    from messaging.statuses import Status
+def run(*, leads: int, workers: int, broker_url: str) -> dict:
+    from bench.harness import campaign_run_on_worker
     from portal.models import Account
-    from tests.integration.workers import (
-        broker_empty,
-        pipeline_wait,
-        postgres_url,
-        worker_start,
-    )
 
-    send_log = scratch / "sends.sqlite3"
-    broker_empty(broker_url)
-    worker = worker_start(
-        database_url=postgres_url(settings.DATABASES["default"]),
-        broker_url=broker_url,
-        send_log=send_log,
-        concurrency=workers,
-    )
-    try:
-        biggest = Account.objects.get(slug="scale-0")
-        campaign = demo_campaign_create(leads=leads)
-        with connection.cursor() as cursor:
-            # Statistics as autovacuum leaves them before a big campaign: almost
-            # nothing queued, sending or sent.
-            cursor.execute("ANALYZE")
-        sampler = Sampler(
-            user_id=biggest.memberships.get().user_id, campaign_id=campaign.pk
-        )
-        started = timezone.now()
-        launched = time.time()
-        campaign_launch(campaign_id=campaign.pk, launched_by=None)
+    member_id = Account.objects.get(slug="scale-0").memberships.get().user_id
+    samplers: list[Sampler] = []
+
+    @contextmanager
+    def sampling(campaign_id: int) -> Iterator[None]:
+        """The biggest account's pages and the claim, sampled while the campaign runs."""
+        sampler = Sampler(user_id=member_id, campaign_id=campaign_id)
+        samplers.append(sampler)
         sampler.start()
-        idle = pipeline_wait(
-            campaign_id=campaign.pk, broker_url=broker_url, timeout=TIMEOUT
-        )
-        sampler.stop.set()
-        sampler.join()
-        if not idle:
-            raise SystemExit(f"Not idle after {TIMEOUT} s; see {worker.log}")
-    finally:
-        worker.stop()
-    answered = Q(kind=MessageEvent.Kind.SEND) & ~Q(status=Status.SENDING)
-    receipts = Q(kind=MessageEvent.Kind.RECEIPT)
-    events = MessageEvent.objects.filter(message__campaign_id=campaign.pk).aggregate(
-        first=Min("created_at", filter=answered),
-        last=Max("created_at"),
-        receipts=Count("pk", filter=receipts),
-        first_receipt=Min("created_at", filter=receipts),
-        last_receipt=Max("created_at", filter=receipts),
+        try:
+            yield
+        finally:
+            sampler.stop.set()
+            sampler.join()
+
+    measured = campaign_run_on_worker(
+        leads=leads,
+        workers=workers,
+        broker_url=broker_url,
+        timeout=TIMEOUT,
+        watch=sampling,
     )
-    seconds = (events["last"] - started).total_seconds()
-    receipt_seconds = (events["last_receipt"] - events["first_receipt"]).total_seconds()
-    report = demo_report(campaign_id=campaign.pk, send_log=send_log, seconds=seconds)
-    fan_out_seconds = (sampler.fanned_out or time.time()) - launched
+    report = measured.report
+    sampler = samplers[0]
+    fan_out_seconds = (sampler.fanned_out or time.time()) - measured.started.timestamp()
 
     def spread(values: list[float]) -> dict:
         if not values:
@@ -350,10 +318,12 @@ def run(*, leads: int, workers: int, scratch: Path, broker_url: str) -> dict:
         "leads": leads,
         "workers": workers,
         "fan_out_rows_per_second": round(leads / fan_out_seconds),
-        "messages_per_second": round(leads / seconds),
-        "seconds": round(seconds, 1),
-        "first_send_after": round((events["first"] - started).total_seconds(), 2),
-        "receipts_applied_per_second": round(events["receipts"] / receipt_seconds),
+        "messages_per_second": round(leads / measured.seconds),
+        "seconds": round(measured.seconds, 1),
+        "first_send_after": round(measured.first_send_after, 2),
+        "receipts_applied_per_second": round(
+            measured.receipts / measured.receipt_seconds
+        ),
         "claim_per_batch": claims(sampler.claims),
         "claim_if_filtered_by_status": claims(sampler.by_status),
         "biggest_account_dashboard": spread(sampler.pages["dashboard"]),
@@ -372,12 +342,14 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    database_url = os.environ.get("BENCH_SCALE_DATABASE_URL", DEFAULT_DATABASE_URL)
-    broker_url = os.environ.get("BENCH_SCALE_BROKER_URL", DEFAULT_BROKER_URL)
-    os.environ["CELERY_BROKER_URL"] = broker_url
-    from portal.postgres import database_ready
+    from bench.harness import bench_ready, result_print
 
-    database_ready(database_url)
+    broker_url = bench_ready(
+        database_variable="BENCH_SCALE_DATABASE_URL",
+        database_url=DEFAULT_DATABASE_URL,
+        broker_variable="BENCH_SCALE_BROKER_URL",
+        broker_url=DEFAULT_BROKER_URL,
+    )
     from django.conf import settings
     from django.core.management import call_command
 
@@ -390,13 +362,7 @@ def main() -> None:
         started = time.perf_counter()
         build(args.messages)
         build_seconds = round(time.perf_counter() - started)
-    with tempfile.TemporaryDirectory() as scratch:
-        result = run(
-            leads=args.leads,
-            workers=args.workers,
-            scratch=Path(scratch),
-            broker_url=broker_url,
-        )
+    result = run(leads=args.leads, workers=args.workers, broker_url=broker_url)
     result = {
         "history_messages": args.messages,
         "build_seconds": build_seconds,
@@ -404,11 +370,7 @@ def main() -> None:
         "load_before": [round(n, 1) for n in load_before],
         "load_after": [round(n, 1) for n in os.getloadavg()],
     }
-    if args.json:
-        print(json.dumps(result))
-        return
-    for key, value in result.items():
-        print(f"{key:>36}: {value}")
+    result_print(result, as_json=args.json, width=36)
 
 
 if __name__ == "__main__":

@@ -298,7 +298,7 @@ def main() -> None:
     }
     os.environ.update(environment)
     sys.path.insert(0, str(ROOT))
-    from portal.postgres import database_create
+    from bench.harness import database_create
 
     database_create(database_url)
     subprocess.run(

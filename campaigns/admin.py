@@ -4,9 +4,17 @@ from django.contrib import admin, messages
 from django.template.loader import render_to_string
 from django.utils.translation import ngettext
 
-from campaigns import leads as lead_services
 from campaigns.lead_views import IMPORT_ERRORS_SHOWN
+from campaigns.leads import lead_create, lead_update
 from campaigns.models import Campaign, Lead, LeadImport, LeadList
+from campaigns.services import (
+    CampaignNotCancelable,
+    campaign_cancel,
+    campaign_create,
+    campaign_resend_failed,
+    campaign_suppress_permanent,
+    campaign_update,
+)
 from portal.sites import (
     PhoneSearchMixin,
     ReadOnlyAdminMixin,
@@ -57,9 +65,9 @@ class LeadAdmin(PhoneSearchMixin, ServiceSaveMixin, admin.ModelAdmin):
 
     def save_through_service(self, request, obj, data: dict, change: bool) -> Lead:
         if change:
-            return lead_services.lead_update(lead=obj, **data)
+            return lead_update(lead=obj, **data)
         account = data.pop("account")
-        return lead_services.lead_create(account_id=account.pk, **data)
+        return lead_create(account_id=account.pk, **data)
 
 
 @admin.register(Campaign, site=support_site)
@@ -94,13 +102,9 @@ class CampaignAdmin(ServiceSaveMixin, admin.ModelAdmin):
 
     def save_through_service(self, request, obj, data: dict, change: bool) -> Campaign:
         if change:
-            return lead_services.campaign_update(
-                campaign_id=obj.pk, actor=request.user, **data
-            )
+            return campaign_update(campaign_id=obj.pk, actor=request.user, **data)
         account = data.pop("account")
-        return lead_services.campaign_create(
-            account_id=account.pk, actor=request.user, **data
-        )
+        return campaign_create(account_id=account.pk, actor=request.user, **data)
 
     def log_addition(self, request, obj, message):
         """campaign_create records it in the audit trail."""
@@ -108,10 +112,7 @@ class CampaignAdmin(ServiceSaveMixin, admin.ModelAdmin):
     def log_change(self, request, obj, message):
         """campaign_update records it in the audit trail."""
 
-    def _run(self, request, queryset, service_name: str, singular: str, plural: str):
-        from campaigns import services  # the pipeline's services, read at call time
-
-        service = getattr(services, service_name)
+    def _run(self, request, queryset, service, singular: str, plural: str):
         total = sum(
             service(campaign_id=pk, actor=request.user)
             for pk in queryset.values_list("pk", flat=True)
@@ -120,14 +121,12 @@ class CampaignAdmin(ServiceSaveMixin, admin.ModelAdmin):
 
     @admin.action(description="Cancel selected campaigns")
     def cancel_selected(self, request, queryset):
-        from campaigns import services  # the pipeline's services, read at call time
-
         canceled, any_canceled = 0, False
         for pk in queryset.values_list("pk", flat=True):
             try:
-                canceled += services.campaign_cancel(campaign_id=pk, actor=request.user)
+                canceled += campaign_cancel(campaign_id=pk, actor=request.user)
                 any_canceled = True
-            except services.CampaignNotCancelable as refused:
+            except CampaignNotCancelable as refused:
                 self.message_user(request, str(refused), messages.WARNING)
         if any_canceled:
             self.message_user(
@@ -145,7 +144,7 @@ class CampaignAdmin(ServiceSaveMixin, admin.ModelAdmin):
         self._run(
             request,
             queryset,
-            "campaign_resend_failed",
+            campaign_resend_failed,
             "%d message queued again.",
             "%d messages queued again.",
         )
@@ -155,7 +154,7 @@ class CampaignAdmin(ServiceSaveMixin, admin.ModelAdmin):
         self._run(
             request,
             queryset,
-            "campaign_suppress_permanent",
+            campaign_suppress_permanent,
             "%d number suppressed.",
             "%d numbers suppressed.",
         )

@@ -9,17 +9,20 @@ from django.views.decorators.http import require_POST
 from campaigns.composer import campaign_compose_check, campaign_test_send
 from campaigns.forms import CampaignForm
 from campaigns.launch import STANDARD_FIELDS, LaunchPreview, LaunchRefused
-from campaigns.leads import (
-    CampaignNotDraft,
-    campaign_create,
-    campaign_update,
-)
 from campaigns.models import Campaign
 from campaigns.schedule import campaign_schedule, campaign_unschedule, scheduled_label
-from campaigns.selectors import (
-    campaign_bucket_counts,
-)
+from campaigns.selectors import campaign_bucket_counts
 from campaigns.sequence_forms import MOVE_UP, REMOVE
+from campaigns.services import (
+    CampaignNotCancelable,
+    CampaignNotDraft,
+    campaign_cancel,
+    campaign_create,
+    campaign_update,
+    cancel_summary,
+    not_cancelable_reason,
+)
+from messaging.models import Sender
 from messaging.outbound import SendRefused
 from messaging.statuses import Bucket
 from portal.models import Account
@@ -56,12 +59,15 @@ def _compose_check(
         data = {"account": form.single_account}
     if data.get("account") is None:
         return None
+    sender = data.get("sender")
+    if sender is not None and not isinstance(sender, Sender):  # a saved draft's id
+        sender = Sender.objects.filter(account=data["account"], pk=sender).first()
     return campaign_compose_check(
         account=data["account"],
         body=data.get("body") or "",
         field_defaults=data.get("field_defaults") or {},
         list_ids=[getattr(x, "pk", x) for x in data.get("lists") or []],
-        has_sender=bool(data.get("sender")),
+        sender=sender,
         later_bodies=[step["body"] for step in data.get("steps") or []],
     )
 
@@ -205,8 +211,6 @@ def campaign_cancel_confirm(
     request: HttpRequest, model_admin, object_id: str
 ) -> HttpResponse:
     """Ask before canceling; the POST of the confirmation page cancels."""
-    from campaigns import services
-
     campaign = model_admin.get_object(request, object_id)
     back = HttpResponseRedirect(
         reverse(
@@ -215,15 +219,15 @@ def campaign_cancel_confirm(
         )
     )
     if not campaign.can_cancel():
-        messages.error(request, services.not_cancelable_reason(campaign))
+        messages.error(request, not_cancelable_reason(campaign))
         return back
     if request.method == "POST":
         try:
-            n = services.campaign_cancel(campaign_id=campaign.pk, actor=request.user)
-        except services.CampaignNotCancelable as refused:
+            n = campaign_cancel(campaign_id=campaign.pk, actor=request.user)
+        except CampaignNotCancelable as refused:
             messages.error(request, str(refused))
         else:
-            messages.success(request, services.cancel_summary(n))
+            messages.success(request, cancel_summary(n))
         return back
     counts = campaign_bucket_counts(campaign_ids=[campaign.pk]).get(campaign.pk, {})
     context = admin_page_context(

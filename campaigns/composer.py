@@ -6,7 +6,8 @@ from django.db.models import Exists, OuterRef, QuerySet
 from campaigns.fan_out import BodyRenderer
 from campaigns.launch import LaunchPreview, launch_check
 from campaigns.models import Campaign, Lead
-from messaging.models import Message
+from campaigns.projection import campaign_finish_estimate
+from messaging.models import Message, Sender
 from messaging.outbound import SendRefused, message_send
 from portal.audit import audit_record
 from portal.models import Account
@@ -26,19 +27,28 @@ def campaign_compose_check(
     body: str,
     field_defaults: dict[str, str],
     list_ids: list[int],
-    has_sender: bool,
+    sender: Sender | None,
     later_bodies: list[str] = (),
 ) -> LaunchPreview:
-    """The launch check on what is typed, before it is saved (the composer's live panel)."""
-    return launch_check(
+    """The launch check on what is typed, before it is saved (the composer's live panel).
+
+    With a sender and leads, it says when sending would finish.
+    """
+    leads = leads_of_lists(account_id=account.pk, list_ids=list_ids)
+    preview = launch_check(
         account=account,
         body=body,
         field_defaults=field_defaults,
-        leads=leads_of_lists(account_id=account.pk, list_ids=list_ids),
-        has_sender=has_sender,
+        leads=leads,
+        has_sender=sender is not None,
         has_lists=bool(list_ids),
         later_bodies=later_bodies,
     )
+    if sender is not None and preview.leads:
+        preview.finish = campaign_finish_estimate(
+            account=account, sender=sender, leads=leads, texted=preview.leads
+        )
+    return preview
 
 
 def campaign_test_send(
@@ -66,7 +76,7 @@ def campaign_test_send(
         body=body,
         field_defaults=field_defaults,
         list_ids=list_ids,
-        has_sender=True,
+        sender=None,
     )
     text = check.sample
     if not text:

@@ -114,6 +114,7 @@ class MessageRows:
         "status",
         "error_id",
         "final_at",
+        "recipient_zone",
     )
 
     def __init__(
@@ -154,7 +155,7 @@ class MessageRows:
         """Stamp the next rows' updated_at: each batch with the time it is written.
 
         A change feed must not see a late batch carry the time the fan-out
-        began, older than rows it has already shown (portal/api_feed.py).
+        began, older than rows it has already shown (portal/api/feed.py).
         """
         shared = list(self.shared)
         shared[self._updated_at] = now
@@ -170,6 +171,7 @@ class MessageRows:
             custom,
             suppressed,
             opted_out,
+            time_zone,
         ) in leads:
             body = (
                 self.renderer.render(
@@ -188,6 +190,8 @@ class MessageRows:
                 body,
                 segment_count(body).segments,
                 *self.outcomes[reason],
+                # The lead's own zone for quiet hours; blank: its number's.
+                time_zone,
             )
 
 
@@ -216,6 +220,7 @@ def lead_rows(leads: QuerySet[Lead], *, account_id: int) -> QuerySet:
             "fields",
             "suppressed_at",
             "opted_out",
+            "time_zone",
         )
     )
 

@@ -7,7 +7,7 @@ from campaigns.models import Campaign, CampaignStep, Lead, LeadList
 from campaigns.sequence_forms import ScheduleField, StepsField, step_rows
 from messaging.models import Sender
 from portal.forms import AccountScopedForm, form_phone_to_e164
-from portal.models import Account
+from portal.models import Account, time_zone_names
 
 
 class LeadImportUploadForm(AccountScopedForm):
@@ -276,6 +276,12 @@ class LeadForm(AccountScopedForm):
         label="Custom fields",
         help_text='One per line, "field = value"; a message uses it as {city}.',
     )
+    time_zone = forms.ChoiceField(
+        required=False,
+        label="Time zone",
+        help_text="Where the lead lives: texts reach them only inside your sending "
+        "hours there. Blank: from the number's area code.",
+    )
     lists = forms.ModelMultipleChoiceField(
         queryset=LeadList.objects.none(),
         required=False,
@@ -294,9 +300,13 @@ class LeadForm(AccountScopedForm):
                 "first_name": lead.first_name,
                 "last_name": lead.last_name,
                 "fields": lead.fields,
+                "time_zone": lead.time_zone,
                 "lists": [lead_list.pk for lead_list in lead.lists.all()],
             }
         super().__init__(data, initial=initial, accounts=accounts)
+        self.fields["time_zone"].choices = [("", "From the number")] + [
+            (name, name) for name in time_zone_names()
+        ]
         self.lead = lead
         if lead is not None:  # a lead stays in its account
             self.fields["account"].disabled = True
@@ -332,6 +342,7 @@ class LeadForm(AccountScopedForm):
             "first_name": data["first_name"],
             "last_name": data["last_name"],
             "fields": data["fields"],
+            "time_zone": data["time_zone"],
             "lists": list(data["lists"]),
         }
 

@@ -11,15 +11,15 @@ from django.utils import timezone
 
 from campaigns.fan_out import (
     FANOUT_BATCH_SIZE,
-    BodyRenderer,
     campaign_target_leads,
     lead_reject_reason,
 )
 from campaigns.hooks import campaign_states_emit
 from campaigns.models import Campaign, Lead, full_name
+from campaigns.projection import campaign_finish_estimate
+from campaigns.step_check import StepTally
 from messaging.models import OptOut
 from messaging.optouts import HELP_WORDS, OPT_IN_WORDS, OPT_OUT_WORDS
-from messaging.outbound import MAX_BODY_CHARS
 from messaging.segments import NOT_GSM7, segment_count
 from portal.audit import audit_record
 from portal.models import Account
@@ -50,7 +50,6 @@ FREE = re.compile(r"\bfree\b", re.IGNORECASE)
 OPT_OUT_WORDING = re.compile(r"\b(stop|unsubscribe|opt[- ]?out)\b", re.IGNORECASE)
 SHOUTED = re.compile(r"\b[A-Z]{3,}\b")
 SHOUTED_WORDS = 3  # three shouted words read as a shouted message to spam filters
-MISSING_LEADS_SHOWN = 5
 # Said by the portal and the API when the launch committed but its fan-out
 # could not be published (see campaign_launch).
 QUEUE_DOWN_AFTER_LAUNCH = (
@@ -99,6 +98,8 @@ class LaunchPreview:
     not_gsm7: list[str] = field(default_factory=list)
     # Segments per step of a sequence (step 1 first), every texted lead counted.
     step_segments: list[int] = field(default_factory=list)
+    # How long sending takes and when it ends (campaigns/projection.py).
+    finish: str = ""
 
 
 def lead_label(*, first_name: str, last_name: str, phone: str) -> str:
@@ -148,75 +149,6 @@ def content_warnings(
     return warnings
 
 
-class _StepTally:
-    """One step's body checked against the leads: its segments and the leads it cannot fill."""
-
-    def __init__(self, *, number: int, body: str, field_defaults: dict[str, str]):
-        self.number = number
-        self.body = body
-        self.problems: list[str] = []
-        self.missing: list[str] = []
-        self.segments = 0
-        self.label = f"Step {number}: " if number > 1 else ""
-        if not body.strip():
-            self.problems.append(f"{self.label}Write the message: the body is empty.")
-        elif len(body) > MAX_BODY_CHARS:
-            self.problems.append(
-                f"{self.label}The message is {len(body)} characters; providers "
-                f"accept at most {MAX_BODY_CHARS}."
-            )
-        try:
-            self.renderer: BodyRenderer | None = BodyRenderer(body, field_defaults)
-        except ValueError:
-            self.renderer = None
-            self.problems.append(
-                f"{self.label}The message has an unmatched {{ or }}: write {{{{ or }}}} "
-                "for a brace."
-            )
-        # Without merge fields every message is the body: count its segments once.
-        self.fixed = (
-            None
-            if self.renderer and self.renderer.fields
-            else segment_count(body).segments
-        )
-
-    def add(self, *, first: str, last: str, phone: str, custom: dict) -> str | None:
-        """Count one texted lead's message; return it filled in (None if it cannot be)."""
-        rendered = self.renderer and self.renderer.render(
-            first_name=first, last_name=last, phone=phone, custom=custom
-        )
-        if rendered is None:
-            # Sent as written if launched anyway (the fan-out does the same).
-            self.missing.append(full_name(first, last) or phone)
-        self.segments += (
-            self.fixed
-            if self.fixed is not None
-            else segment_count(rendered or self.body).segments
-        )
-        return rendered
-
-    def field_problems(self, known: set[str]) -> list[str]:
-        unknown = (self.renderer.fields if self.renderer else set()) - known
-        if unknown:
-            return [
-                f"{self.label}Unknown fields in the message: "
-                + ", ".join(f"{{{f}}}" for f in sorted(unknown))
-                + ". Use first_name, last_name, name, phone or a field your leads have."
-            ]
-        if self.missing:
-            shown = ", ".join(self.missing[:MISSING_LEADS_SHOWN])
-            more = (
-                f" and {len(self.missing) - MISSING_LEADS_SHOWN} more"
-                if len(self.missing) > MISSING_LEADS_SHOWN
-                else ""
-            )
-            return [
-                f"{self.label}{len(self.missing)} lead(s) lack a field the message "
-                f"uses ({shown}{more}): fill it in or declare a default for it."
-            ]
-        return []
-
-
 def launch_check(
     *,
     account: Account,
@@ -239,7 +171,7 @@ def launch_check(
     if not has_sender:
         preview.problems.append("Choose a sender: the campaign has none.")
     steps = [
-        _StepTally(number=number, body=text, field_defaults=field_defaults)
+        StepTally(number=number, body=text, field_defaults=field_defaults)
         for number, text in enumerate([body, *later_bodies], start=1)
     ]
     first = steps[0]
@@ -360,6 +292,13 @@ def campaign_preview(*, campaign_id: int) -> LaunchPreview:
     if not campaign.can_launch():
         preview.problems.insert(
             0, f"The campaign is {campaign.get_state_display()}, not a draft."
+        )
+    elif campaign.sender is not None and preview.leads:
+        preview.finish = campaign_finish_estimate(
+            account=campaign.account,
+            sender=campaign.sender,
+            leads=campaign_target_leads(campaign.pk),
+            texted=preview.leads,
         )
     return preview
 

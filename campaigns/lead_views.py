@@ -11,13 +11,10 @@ from campaigns.forms import LeadImportUploadForm, ReplyForm
 from campaigns.imports import lead_import_upload
 from campaigns.models import Lead, LeadImport
 from campaigns.replies import inbox_list, reply_sender_default, reply_senders
-from campaigns.selectors import (
-    lead_message_list,
-)
-from messaging.models import ErrorCode, Message, OptOut, OptOutEvent
+from campaigns.selectors import lead_timeline
+from messaging.models import Message, OptOut
 from messaging.outbound import MAX_BODY_CHARS, SendRefused, message_send
 from messaging.segments import GSM7_BASIC, GSM7_EXTENSION
-from messaging.statuses import STATUS_MEANING
 from portal.models import Account
 from portal.services import InsufficientCredit
 from portal.sites import admin_page_context, request_account_ids
@@ -27,12 +24,6 @@ IMPORT_ERRORS_SHOWN = (
 )
 HISTORY_LIMIT = 200  # newest entries shown in a lead's timeline
 INBOX_PAGE = 50
-
-NUMBER_ADVICE_TEXT = {
-    ErrorCode.NumberAdvice.REMOVE: "Number looks invalid: update or remove it.",
-    ErrorCode.NumberAdvice.OPTED_OUT: "This person opted out: do not text them.",
-    ErrorCode.NumberAdvice.KEEP: "Keep the number: the last error was temporary.",
-}
 
 
 def _reply_blocked(lead: Lead, opt_out: OptOut | None) -> str:
@@ -99,39 +90,18 @@ def lead_history(request: HttpRequest, model_admin, object_id: str) -> HttpRespo
                 % message.segments,
             )
             return HttpResponseRedirect(f"{request.path}#message-{message.pk}")
-    sms = list(lead_message_list(lead=lead)[:HISTORY_LIMIT])
-    events = list(
-        OptOutEvent.objects.filter(account_id=lead.account_id, phone=lead.phone)
-        .select_related("actor")
-        .order_by("-created_at", "-pk")[:HISTORY_LIMIT]
+    timeline = lead_timeline(
+        lead=lead, opted_out=opt_out is not None, limit=HISTORY_LIMIT
     )
-    timeline = [
-        {
-            "kind": "message",
-            "at": m.created_at,
-            "message": m,
-            "meaning": STATUS_MEANING[m.status],
-        }
-        for m in sms
-    ] + [{"kind": "opt", "at": e.created_at, "event": e} for e in events]
-    # The newest entries, read as a conversation: oldest first, the reply box last.
-    timeline.sort(key=lambda item: item["at"], reverse=True)
-    timeline = timeline[:HISTORY_LIMIT][::-1]
-    last_error = next((m.error for m in sms if m.error_id), None)
-    advice = None
-    if opt_out:
-        advice = NUMBER_ADVICE_TEXT[ErrorCode.NumberAdvice.OPTED_OUT]
-    elif last_error is not None:
-        advice = NUMBER_ADVICE_TEXT.get(last_error.number_advice)
     context = admin_page_context(
         model_admin,
         request,
         title=f"Conversation with {lead}",
         lead=lead,
-        timeline=timeline,
+        timeline=timeline.entries,
         opt_out=opt_out,
-        advice=advice,
-        last_error=last_error,
+        advice=timeline.advice,
+        last_error=timeline.last_error,
         form=form,
         reply_blocked=blocked
         or ("" if senders else "The account has no active sender to reply from."),

@@ -1,15 +1,12 @@
-"""Writes on leads, lead lists and draft campaigns (the API and the portal's composer)."""
+"""Writes on leads and lead lists (the API, the portal and the support site)."""
 
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from campaigns.models import Campaign, Lead, LeadList
-from campaigns.steps import campaign_steps_replace
-from portal.audit import ADDITION, audit_record
+from campaigns.models import Lead, LeadList
 from portal.phones import phone_is_valid
 
 
@@ -20,10 +17,6 @@ def lead_checked_phone(phone: str) -> str:
 
 class LeadExists(Exception):
     """The account already has a lead with this number."""
-
-
-class CampaignNotDraft(Exception):
-    """Only a draft campaign can be changed."""
 
 
 @transaction.atomic
@@ -72,86 +65,6 @@ def leads_delete(*, lead_ids: Iterable[int] | QuerySet) -> int:
     return Lead.objects.filter(pk__in=lead_ids, deleted_at__isnull=True).update(
         deleted_at=now, updated_at=now
     )
-
-
-@transaction.atomic
-def campaign_create(
-    *,
-    account_id: int,
-    lists=(),
-    steps=(),
-    actor: AbstractBaseUser | None = None,
-    **data,
-) -> Campaign:
-    """Create a draft campaign; `steps` are its later steps (step 1 is the body)."""
-    campaign = Campaign.objects.create(account_id=account_id, **data)
-    if lists:
-        campaign.lists.set(lists)
-    if steps:
-        campaign_steps_replace(campaign=campaign, steps=steps)
-    audit_record(actor=actor, obj=campaign, message="Created", flag=ADDITION)
-    return campaign
-
-
-@transaction.atomic
-def campaign_update(
-    *,
-    campaign_id: int,
-    lists=None,
-    steps=None,
-    actor: AbstractBaseUser | None = None,
-    **data,
-) -> Campaign:
-    """Change a campaign while it is a draft; raise CampaignNotDraft otherwise.
-
-    `steps`, when given, replace its later steps.
-    """
-    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
-    if campaign.state != Campaign.State.DRAFT:
-        raise CampaignNotDraft(campaign.state)
-    for name, value in data.items():
-        setattr(campaign, name, value)
-    campaign.save()
-    if lists is not None:
-        campaign.lists.set(lists)
-    if steps is not None:
-        campaign_steps_replace(campaign=campaign, steps=steps)
-    audit_record(actor=actor, obj=campaign, message="Changed the draft")
-    return campaign
-
-
-@transaction.atomic
-def campaign_duplicate(
-    *, campaign_id: int, actor: AbstractBaseUser | None = None
-) -> Campaign:
-    """Copy a campaign of any state into a new draft: name, sender, lists, body, defaults."""
-    source = Campaign.objects.get(pk=campaign_id)
-    copy = campaign_create(
-        account_id=source.account_id,
-        lists=list(source.lists.values_list("pk", flat=True)),
-        name=f"Copy of {source.name}"[:200],
-        sender_id=source.sender_id,
-        body=source.body,
-        steps=[
-            {
-                "body": step.body,
-                "delay": step.delay,
-                "delay_unit": step.delay_unit,
-                "send_at": step.send_at,
-            }
-            for step in source.steps.all()
-        ],
-        field_defaults=source.field_defaults,
-        validity_hours=source.validity_hours,
-        stop_on_reply=source.stop_on_reply,
-        stop_on_opt_out=source.stop_on_opt_out,
-        stop_on_permanent_error=source.stop_on_permanent_error,
-        include_new_leads=source.include_new_leads,
-    )
-    audit_record(
-        actor=actor, obj=copy, message=f"Duplicated from {source}", flag=ADDITION
-    )
-    return copy
 
 
 @transaction.atomic

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import ngettext
 
-from portal.models import Job, TimeStampedModel
+from portal.models import Job, TimeStampedModel, validate_time_zone
 
 
 def full_name(first_name: str, last_name: str) -> str:
@@ -49,6 +49,15 @@ class Lead(TimeStampedModel):
     fields = models.JSONField(
         default=dict, blank=True, help_text="Custom fields from imports."
     )
+    # Quiet hours are counted in this zone; blank: the zones of the number's
+    # area code (messaging/quiet_hours.py).
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text="Where the lead lives, e.g. America/Chicago; blank: from the "
+        "number's area code.",
+    )
     lists = models.ManyToManyField(LeadList, blank=True, related_name="leads")
     deleted_at = models.DateTimeField(null=True, blank=True)
     # The import that last wrote this lead: a number met again in the same import
@@ -80,7 +89,7 @@ class Lead(TimeStampedModel):
                 condition=Q(deleted_at__isnull=False),
                 name="lead_deleted_at",
             ),
-            # The change feed's order (?updated_after=, portal/api_feed.py).
+            # The change feed's order (?updated_after=, portal/api/feed.py).
             models.Index(
                 fields=["account", "updated_at", "id"], name="lead_feed_account_updated"
             ),
@@ -192,7 +201,7 @@ class Campaign(TimeStampedModel):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["account", "state"], name="campaign_account_state"),
-            # The change feed's order (?updated_after=, portal/api_feed.py).
+            # The change feed's order (?updated_after=, portal/api/feed.py).
             models.Index(
                 fields=["account", "updated_at", "id"], name="campaign_feed_updated"
             ),

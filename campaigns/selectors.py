@@ -2,12 +2,16 @@
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db.models import (
     Count,
     DateTimeField,
     Exists,
+    Max,
+    Min,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -17,9 +21,10 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncHour
 from django.utils import timezone
 
-from campaigns.models import Campaign, Lead
-from messaging.models import ErrorCode, Message, MessageCount, OptOut
-from messaging.statuses import Bucket, Status, rollup, statuses_in
+from campaigns.models import Campaign, Lead, LeadImport, LeadList
+from messaging.explain import number_advice_text
+from messaging.models import ErrorCode, Message, MessageCount, OptOut, OptOutEvent
+from messaging.statuses import STATUS_MEANING, Bucket, Status, rollup, statuses_in
 
 
 def campaign_bucket_counts(*, campaign_ids: Iterable[int]) -> dict[int, dict[str, int]]:
@@ -125,6 +130,34 @@ def _deleted_leads_of(campaign: Campaign | None) -> QuerySet[Lead]:
     )
 
 
+def campaign_held_counts(*, campaign_ids: Iterable[int]) -> dict[int, list[dict]]:
+    """Each campaign's held messages (inside In-queue) by why: how many, released when.
+
+    Read through the partial index of held messages (msg_held): a campaign's
+    other queued messages are not read.
+    """
+    held: dict[int, list[dict]] = defaultdict(list)
+    rows = (
+        Message.objects.filter(campaign_id__in=list(campaign_ids), status=Status.QUEUED)
+        .exclude(hold=Message.Hold.NONE)
+        .values_list("campaign_id", "hold")
+        .annotate(
+            n=Count("id"), first=Min("next_attempt_at"), last=Max("next_attempt_at")
+        )
+        .order_by("campaign_id", "hold")
+    )
+    for campaign_id, hold, n, first, last in rows:
+        held[campaign_id].append(
+            {
+                "label": Message.Hold(hold).label,
+                "count": n,
+                "first": first,
+                "last": last,
+            }
+        )
+    return dict(held)
+
+
 def campaign_error_counts(*, campaign_ids: Iterable[int]) -> dict[int, list[dict]]:
     """List each campaign's errors by title, most frequent first, with their meaning."""
     rows = list(
@@ -205,6 +238,45 @@ def lead_message_list(*, lead: Lead):
     )
 
 
+@dataclass(frozen=True)
+class LeadTimeline:
+    """A lead's conversation: its newest entries, oldest first, and its latest error."""
+
+    entries: list[dict]  # kind "message" (with its status's meaning) or "opt"
+    last_error: ErrorCode | None
+    advice: str | None  # what to do with the number, in the catalog's words
+
+
+def lead_timeline(*, lead: Lead, opted_out: bool, limit: int) -> LeadTimeline:
+    """Every message to and from the lead and every opt-out/opt-in, newest `limit` of them."""
+    sms = list(lead_message_list(lead=lead)[:limit])
+    events = list(
+        OptOutEvent.objects.filter(account_id=lead.account_id, phone=lead.phone)
+        .select_related("actor")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+    timeline = [
+        {
+            "kind": "message",
+            "at": m.created_at,
+            "message": m,
+            "meaning": STATUS_MEANING[m.status],
+        }
+        for m in sms
+    ] + [{"kind": "opt", "at": e.created_at, "event": e} for e in events]
+    # The newest entries, read as a conversation: oldest first.
+    timeline.sort(key=lambda item: item["at"], reverse=True)
+    last_error = next((m.error for m in sms if m.error_id), None)
+    advice = None
+    if opted_out:
+        advice = number_advice_text(ErrorCode.NumberAdvice.OPTED_OUT)
+    elif last_error is not None:
+        advice = number_advice_text(last_error.number_advice)
+    return LeadTimeline(
+        entries=timeline[:limit][::-1], last_error=last_error, advice=advice
+    )
+
+
 def campaign_deliveries_over_time(*, campaign_id: int) -> list[tuple]:
     """Count a campaign's delivered messages per hour of delivery, oldest first."""
     return list(
@@ -244,3 +316,45 @@ def lead_list_members(*, lead_list_id: int) -> QuerySet[Lead]:
         .annotate(opted_out=lead_opted_out())
         .order_by("-created_at", "-pk")
     )
+
+
+def lead_list_for_api(*, account_id: int, deleted: bool = False):
+    """Live leads (deleted ones too if asked) with opt-out state and the advice of
+    their latest error, lists prefetched."""
+    latest_error = (
+        Message.objects.filter(lead=OuterRef("pk"), error__isnull=False)
+        .order_by("-created_at", "-pk")
+        .values("error__number_advice")[:1]
+    )
+    leads = Lead.objects.filter(account_id=account_id)
+    if not deleted:
+        leads = leads.filter(deleted_at__isnull=True)
+    return (
+        leads.annotate(
+            opted_out=Exists(
+                OptOut.objects.filter(account_id=account_id, phone=OuterRef("phone"))
+            ),
+            number_advice=Subquery(latest_error),
+        )
+        .prefetch_related(Prefetch("lists", queryset=LeadList.objects.only("pk")))
+        .order_by("-created_at", "-pk")
+    )
+
+
+def campaign_list_for_api(*, account_id: int):
+    """The account's campaigns with their lists and steps prefetched, newest first."""
+    return (
+        Campaign.objects.filter(account_id=account_id)
+        .prefetch_related(
+            Prefetch("lists", queryset=LeadList.objects.only("pk")), "steps"
+        )
+        .order_by("-created_at", "-pk")
+    )
+
+
+def lead_import_list_for_api(*, account_id: int) -> QuerySet[LeadImport]:
+    return LeadImport.objects.filter(account_id=account_id)
+
+
+def leadlist_list_for_api(*, account_id: int) -> QuerySet[LeadList]:
+    return LeadList.objects.filter(account_id=account_id)

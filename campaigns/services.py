@@ -1,47 +1,111 @@
-"""Campaign lifecycle services."""
+"""Campaign services: create and change a draft, cancel, resend, suppress, close."""
 
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.admin.models import ADDITION
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import ngettext
 
-from campaigns.fan_out import campaign_fan_out, campaigns_resume_fan_outs
 from campaigns.hooks import campaign_states_emit
-from campaigns.launch import (
-    LaunchPreview,
-    LaunchRefused,
-    campaign_launch,
-    campaign_preview,
-)
 from campaigns.models import Campaign, Lead
-from campaigns.steps import campaigns_with_steps_to_come
+from campaigns.steps import campaign_steps_replace, campaigns_with_steps_to_come
 from messaging.dispatch import messages_enqueue
 from messaging.models import ErrorCode, Message, MessageEvent
 from messaging.services import StatusUpdate, messages_apply_statuses
 from messaging.statuses import FINAL, Status, statuses_in
 from portal.audit import audit_record
 
-__all__ = [
-    "LaunchPreview",
-    "CampaignNotCancelable",
-    "LaunchRefused",
-    "campaign_cancel",
-    "campaign_fan_out",
-    "campaign_launch",
-    "campaign_preview",
-    "campaign_resend_failed",
-    "campaign_suppress_permanent",
-    "campaigns_close",
-    "campaigns_mark_in_progress",
-    "campaigns_resume_fan_outs",
-]
+
+class CampaignNotDraft(Exception):
+    """Only a draft campaign can be changed."""
 
 
 class CampaignNotCancelable(Exception):
     """Only a draft or running campaign can be canceled; the message says the state."""
+
+
+@transaction.atomic
+def campaign_create(
+    *,
+    account_id: int,
+    lists=(),
+    steps=(),
+    actor: AbstractBaseUser | None = None,
+    **data,
+) -> Campaign:
+    """Create a draft campaign; `steps` are its later steps (step 1 is the body)."""
+    campaign = Campaign.objects.create(account_id=account_id, **data)
+    if lists:
+        campaign.lists.set(lists)
+    if steps:
+        campaign_steps_replace(campaign=campaign, steps=steps)
+    audit_record(actor=actor, obj=campaign, message="Created", flag=ADDITION)
+    return campaign
+
+
+@transaction.atomic
+def campaign_update(
+    *,
+    campaign_id: int,
+    lists=None,
+    steps=None,
+    actor: AbstractBaseUser | None = None,
+    **data,
+) -> Campaign:
+    """Change a campaign while it is a draft; raise CampaignNotDraft otherwise.
+
+    `steps`, when given, replace its later steps.
+    """
+    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+    if campaign.state != Campaign.State.DRAFT:
+        raise CampaignNotDraft(campaign.state)
+    for name, value in data.items():
+        setattr(campaign, name, value)
+    campaign.save()
+    if lists is not None:
+        campaign.lists.set(lists)
+    if steps is not None:
+        campaign_steps_replace(campaign=campaign, steps=steps)
+    audit_record(actor=actor, obj=campaign, message="Changed the draft")
+    return campaign
+
+
+@transaction.atomic
+def campaign_duplicate(
+    *, campaign_id: int, actor: AbstractBaseUser | None = None
+) -> Campaign:
+    """Copy a campaign of any state into a new draft: name, sender, lists, body, defaults."""
+    source = Campaign.objects.get(pk=campaign_id)
+    copy = campaign_create(
+        account_id=source.account_id,
+        lists=list(source.lists.values_list("pk", flat=True)),
+        name=f"Copy of {source.name}"[:200],
+        sender_id=source.sender_id,
+        body=source.body,
+        steps=[
+            {
+                "body": step.body,
+                "delay": step.delay,
+                "delay_unit": step.delay_unit,
+                "send_at": step.send_at,
+            }
+            for step in source.steps.all()
+        ],
+        field_defaults=source.field_defaults,
+        validity_hours=source.validity_hours,
+        stop_on_reply=source.stop_on_reply,
+        stop_on_opt_out=source.stop_on_opt_out,
+        stop_on_permanent_error=source.stop_on_permanent_error,
+        include_new_leads=source.include_new_leads,
+    )
+    audit_record(
+        actor=actor, obj=copy, message=f"Duplicated from {source}", flag=ADDITION
+    )
+    return copy
 
 
 def campaign_result(*, delivered: int, total: int) -> str:

@@ -23,7 +23,7 @@ def fail_stalled_imports_task() -> int:
 @shared_task(name="campaigns.fan_out", soft_time_limit=1800, time_limit=1900)
 def fan_out_campaign_task(campaign_id: int) -> int:
     """Turn a launched campaign's leads into messages (resumable, idempotent)."""
-    from campaigns.services import campaign_fan_out
+    from campaigns.fan_out import campaign_fan_out
 
     return campaign_fan_out(campaign_id=campaign_id)
 
@@ -31,7 +31,7 @@ def fan_out_campaign_task(campaign_id: int) -> int:
 @shared_task(name="campaigns.resume_fan_outs", soft_time_limit=60, time_limit=90)
 def resume_fan_outs_task() -> int:
     """Publish again the fan-outs a broker outage or a lost worker left without progress."""
-    from campaigns.services import campaigns_resume_fan_outs
+    from campaigns.fan_out import campaigns_resume_fan_outs
 
     return campaigns_resume_fan_outs()
 

@@ -15,9 +15,11 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from campaigns.launch import QUEUE_DOWN_AFTER_LAUNCH
-from campaigns.leads import (
-    campaign_duplicate,
+from campaigns.launch import (
+    QUEUE_DOWN_AFTER_LAUNCH,
+    LaunchRefused,
+    campaign_launch,
+    campaign_preview,
 )
 from campaigns.models import Campaign
 from campaigns.schedule import campaign_unschedule
@@ -27,6 +29,11 @@ from campaigns.selectors import (
     campaign_message_list_for_bucket,
     errors_by_title,
     lead_list_for_bucket,
+)
+from campaigns.services import (
+    campaign_duplicate,
+    campaign_resend_failed,
+    campaign_suppress_permanent,
 )
 from campaigns.widgets import WIDGET_BUCKETS, campaign_rows
 from messaging.export_jobs import message_export_create
@@ -104,8 +111,6 @@ def campaign_action(
     request: HttpRequest, model_admin, object_id: str, action: str
 ) -> HttpResponse:
     """Run one campaign service and report its outcome as a message."""
-    from campaigns import services
-
     if action not in CAMPAIGN_ACTIONS:
         raise Http404("No such action.")
     campaign = model_admin.get_object(request, object_id)
@@ -116,17 +121,17 @@ def campaign_action(
         )
     )
     if action == "preview":
-        preview = services.campaign_preview(campaign_id=campaign.pk)
+        preview = campaign_preview(campaign_id=campaign.pk)
         request.session[f"campaign-preview-{campaign.pk}"] = asdict(preview)
         return back
     if action == "launch":
         try:
-            services.campaign_launch(
+            campaign_launch(
                 campaign_id=campaign.pk,
                 launched_by=request.user,
                 confirm_warnings=request.POST.get("confirm_warnings") == "1",
             )
-        except services.LaunchRefused as refused:
+        except LaunchRefused as refused:
             for problem in refused.problems:
                 messages.error(request, problem)
             for warning in refused.warnings:
@@ -173,11 +178,11 @@ def campaign_action(
         )
     service, template = {
         "resend": (
-            services.campaign_resend_failed,
+            campaign_resend_failed,
             "Resending %d messages with temporary errors.",
         ),
         "suppress": (
-            services.campaign_suppress_permanent,
+            campaign_suppress_permanent,
             "Suppressed %d numbers with permanent errors.",
         ),
     }[action]

@@ -9,6 +9,7 @@ from campaigns.replies import inbox_list
 from campaigns.selectors import (
     campaign_bucket_counts,
     campaign_error_counts,
+    campaign_held_counts,
     campaign_list_for_accounts,
     campaign_step_counts,
     errors_by_title,
@@ -75,6 +76,7 @@ def campaign_rows(*, campaigns: list[Campaign]) -> list[dict]:
     counts = campaign_bucket_counts(campaign_ids=ids)
     errors = campaign_error_counts(campaign_ids=ids)
     by_step = campaign_step_counts(campaign_ids=ids)
+    held = campaign_held_counts(campaign_ids=ids)
     rows = []
     for campaign in campaigns:
         totals = counts[campaign.pk]
@@ -109,6 +111,9 @@ def campaign_rows(*, campaigns: list[Campaign]) -> list[dict]:
                                 campaign.pk, {}
                             ).items()
                         ],
+                        "held": held.get(campaign.pk, [])
+                        if bucket == Bucket.IN_QUEUE
+                        else [],
                     }
                     for bucket in WIDGET_BUCKETS
                 ],

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils.translation import ngettext
 
 from messaging.models import (
+    Brand,
     ErrorCode,
     Message,
     MessageEvent,
@@ -147,6 +148,10 @@ class SenderForm(forms.ModelForm):
             "provider",
             "phone_number",
             "throughput_per_second",
+            "message_class",
+            "per_minute_limit",
+            "brand",
+            "reply_share_percent",
             "provider_confirms_opt_out",
             "is_active",
         ]
@@ -182,7 +187,7 @@ class SenderAdmin(admin.ModelAdmin):
     ]
     list_filter = ["provider", "is_active"]
     search_fields = ["name", "phone_number", "=uuid"]
-    raw_id_fields = ["account"]
+    raw_id_fields = ["account", "brand"]
     readonly_fields = ["uuid", "webhook_url"]
 
     @admin.display(description="Webhook URL (paste into the provider's console)")
@@ -247,3 +252,14 @@ class OptOutEventAdmin(PhoneSearchMixin, ReadOnlyAdmin):
     search_fields = ["phone"]
     raw_id_fields = ["account", "actor"]
     show_full_result_count = False
+
+
+@admin.register(Brand, site=support_site)
+class BrandAdmin(admin.ModelAdmin):
+    """10DLC brands: their tier sets the daily cap their senders share (messaging/throughput.py)."""
+
+    list_display = ["name", "account", "tier", "daily_limit", "day", "sent_on_day"]
+    list_filter = ["tier"]
+    search_fields = ["name", "account__name"]
+    raw_id_fields = ["account"]
+    readonly_fields = ["day", "sent_on_day"]

@@ -2,7 +2,7 @@
 
 import logging
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from contextlib import ExitStack
 from datetime import datetime, timedelta
@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from messaging.catalog import error_get, portal_error
 from messaging.credentials import credentials_get
-from messaging.models import Message, MessageEvent, OptOut, Sender
+from messaging.holds import daily_limit_hold, quiet_hours_hold
+from messaging.models import Message, MessageEvent, OptOut
 from messaging.providers import provider_for
 from messaging.providers.base import (
     Outgoing,
@@ -28,6 +29,14 @@ from messaging.services import (
     messages_claim_parked_receipts,
 )
 from messaging.statuses import Status
+from messaging.throughput import (
+    PRIORITY_QUEUE,
+    SENDER_LIMITS,
+    Slots,
+    claimed_lane_per_second,
+    lane_of,
+    slots_reserve,
+)
 from portal.bulk import chunked
 from portal.models import Account
 from portal.publishing import task_publish_on_commit
@@ -68,36 +77,48 @@ CLAIMED_FIELDS = (
     "expires_at",
     "next_attempt_at",
     "created_at",
+    "recipient_zone",
+    "quiet_hours",
 )
 
 
-def messages_enqueue(*, message_ids: Sequence[int], countdown: int = 0) -> None:
+def messages_enqueue(
+    *, message_ids: Sequence[int], countdown: int = 0, priority: bool = False
+) -> None:
     """Schedule sending once the current transaction commits, one task per batch.
 
-    With the broker down the messages stay queued in the database, and the
-    requeue sweep sends them once it is back.
+    Replies and one-off messages (priority) go to their own queue, ahead of
+    campaigns' batches (messaging/throughput.py). With the broker down the
+    messages stay queued in the database, and the requeue sweep sends them
+    once it is back.
     """
     from messaging.tasks import send_message_batch_task
 
+    queue = PRIORITY_QUEUE if priority else None
     for batch in chunked(message_ids, SEND_BATCH_SIZE):
-        task_publish_on_commit(send_message_batch_task, batch, countdown=countdown)
+        task_publish_on_commit(
+            send_message_batch_task, batch, countdown=countdown, queue=queue
+        )
 
 
 def _claim(
     message_ids: Sequence[int], now: datetime
-) -> tuple[list[Message], dict[int, datetime]]:
+) -> tuple[list[Message], dict[tuple[int, bool], Slots]]:
     """Claim the due queued messages, pay for them and reserve their send slots, at once.
 
     Only the claimer may hand a message over. Claim, charge and pacing share
     one transaction, and claim and charge one UPDATE (each UPDATE of a message
     rewrites all its index entries): a claimed message is a paid one. A
     message whose number opted out after it was queued is rejected instead
-    (see _blocked). Returns the claimed messages and, per sender, when its
-    first slot starts.
+    (see _blocked). A message outside its recipient's quiet hours, or over
+    its brand's cap for the day, is held (messaging/holds.py). Returns the
+    claimed messages and each sender lane's slots.
     """
     with transaction.atomic():
-        rows, later = _within_window(_lock_due(message_ids, now))
+        rows = quiet_hours_hold(_lock_due(message_ids, now), now)
+        rows, later = _within_window(rows)
         messages_enqueue(message_ids=later)
+        rows = daily_limit_hold(rows, now)
         blocked = {m.pk for m in rows if _blocked(m)}
         paid, unpaid = _charge(
             [(m.pk, m.account_id, m.segments) for m in rows if m.pk not in blocked]
@@ -109,6 +130,7 @@ def _claim(
             claimed_at=now,
             updated_at=now,
             send_tries=F("send_tries") + 1,
+            hold=Message.Hold.NONE,
         )
         message_events_record_moves(
             moves=[(pk, Status.QUEUED) for pk in paid],
@@ -123,8 +145,8 @@ def _claim(
         for message in claimed:
             message.status = Status.SENDING
             message.send_tries += 1
-        starts = _pace(claimed)
-    return claimed, starts
+        slots = slots_reserve(claimed)
+    return claimed, slots
 
 
 def messages_claim_read(*, message_ids: Sequence[int]) -> QuerySet[Message]:
@@ -143,7 +165,7 @@ def messages_claim_read(*, message_ids: Sequence[int]) -> QuerySet[Message]:
         Message.objects.filter(pk__in=message_ids)
         .annotate(
             opted_out_at=Subquery(opted_out_at),
-            throughput=F("sender__throughput_per_second"),
+            **SENDER_LIMITS,
         )
         .only(*CLAIMED_FIELDS)
         .order_by("pk")
@@ -186,17 +208,19 @@ def _blocked(message: Message) -> bool:
 
 
 def _within_window(rows: list[Message]) -> tuple[list[Message], list[int]]:
-    """Keep what each sender can send in SEND_WINDOW_SECONDS at its pace; return the rest's ids.
+    """Keep what each sender lane sends in SEND_WINDOW_SECONDS at its pace; return the rest's ids.
 
     Otherwise a slow sender's batch would outlast the task's time limit, and a
     send cut short ends unknown: it may or may not have been handed over.
     """
-    room: dict[int, int] = {}
+    room: dict[tuple[int, bool], float] = {}
     kept, later = [], []
     for message in rows:
-        room.setdefault(message.sender_id, message.throughput * SEND_WINDOW_SECONDS)
-        if room[message.sender_id] > 0:
-            room[message.sender_id] -= 1
+        lane = lane_of(message)
+        if lane not in room:
+            room[lane] = claimed_lane_per_second(message) * SEND_WINDOW_SECONDS
+        if room[lane] > 0:
+            room[lane] -= 1
             kept.append(message)
         else:
             later.append(message.pk)
@@ -266,29 +290,6 @@ def _fitting(group: list[tuple[int, int]], balance: int) -> list[tuple[int, int]
     return group
 
 
-def _pace(messages: list[Message]) -> dict[int, datetime]:
-    """Reserve the messages' send slots at each sender's rate, shared by all workers.
-
-    Called in the claim's transaction: each sender's row stays locked until
-    the claim commits, taken after the account's, as every path takes them.
-    Gives each message its sender (one instance per sender) and returns, per
-    sender, when its first slot starts.
-    """
-    starts = {}
-    for sender_id, count in sorted(Counter(m.sender_id for m in messages).items()):
-        sender = Sender.objects.select_for_update().get(pk=sender_id)
-        now = timezone.now()
-        starts[sender_id] = max(sender.next_send_at or now, now)
-        sender.next_send_at = starts[sender_id] + timedelta(
-            seconds=count / sender.throughput_per_second
-        )
-        sender.save(update_fields=["next_send_at"])
-        for message in messages:
-            if message.sender_id == sender_id:
-                message.sender = sender
-    return starts
-
-
 class ClaimLease:
     """A worker's hold on the messages it claimed, renewed while it lives.
 
@@ -333,7 +334,7 @@ class ClaimLease:
 def messages_send(*, message_ids: Sequence[int]) -> int:
     """Send the still-queued messages among message_ids; return how many providers accepted."""
     now = timezone.now()
-    claimed, starts = _claim(message_ids, now)
+    claimed, slots = _claim(message_ids, now)
     if not claimed:
         return 0
     lease = ClaimLease(claimed, now)
@@ -341,17 +342,13 @@ def messages_send(*, message_ids: Sequence[int]) -> int:
     # Each provider's batch stays open until the answers are stored, so what it
     # pooled (the simulator's receipts) follows the provider ids into the database.
     with ExitStack() as batches:
-        for group in _by_sender(claimed).values():
+        for lane, group in _by_lane(claimed).items():
             sender = group[0].sender
             provider = provider_for(sender.provider)
             batches.enter_context(provider.sending())
             credentials = credentials_get(sender)
-            start = starts[sender.pk]
-            interval = 1 / sender.throughput_per_second
             for position, message in enumerate(group):
-                wait = (
-                    start + timedelta(seconds=position * interval) - timezone.now()
-                ).total_seconds()
+                wait = (slots[lane].at(position) - timezone.now()).total_seconds()
                 if wait > 0:
                     lease.sleep(wait)
                 if not lease.holds(message):
@@ -369,6 +366,13 @@ def messages_send(*, message_ids: Sequence[int]) -> int:
         accepted = _answers_store(answers, now, retry_reason="provider unavailable")
     messages_claim_parked_receipts(message_ids=accepted)
     return len(accepted)
+
+
+def _by_lane(messages: list[Message]) -> dict[tuple[int, bool], list[Message]]:
+    by_lane: dict[tuple[int, bool], list[Message]] = defaultdict(list)
+    for message in messages:
+        by_lane[lane_of(message)].append(message)
+    return by_lane
 
 
 def _by_sender(messages: list[Message]) -> dict[int, list[Message]]:
@@ -548,6 +552,8 @@ def messages_release_stuck(*, now: datetime | None = None) -> int:
 def messages_requeue_due(*, now: datetime | None = None) -> int:
     """Enqueue queued messages whose task is due or was lost (a broker restart, a crash).
 
+    Held messages (messaging/holds.py) go once their release time has passed.
+
     Claims are guarded, so a message enqueued twice is still sent once.
     """
     now = now or timezone.now()
@@ -555,9 +561,13 @@ def messages_requeue_due(*, now: datetime | None = None) -> int:
         Message.objects.filter(status=Status.QUEUED, expires_at__gt=now)
         .exclude(next_attempt_at__gt=now)
         .filter(updated_at__lt=now - timedelta(minutes=2))
-        .values_list("pk", flat=True)[:50_000]
+        .values_list("pk", "campaign_id")[:50_000]
     )
-    messages_enqueue(message_ids=due)
+    for priority in (True, False):
+        messages_enqueue(
+            message_ids=[pk for pk, campaign in due if (campaign is None) == priority],
+            priority=priority,
+        )
     return len(due)
 
 

@@ -21,6 +21,23 @@ from messaging.statuses import (
     word_status,
 )
 
+# What to do with a number whose latest error carries this advice, in the words
+# the lead's page, the API's documentation and `manage.py explain` use.
+NUMBER_ADVICE_TEXT = {
+    ErrorCode.NumberAdvice.REMOVE: "Number looks invalid: update or remove it.",
+    ErrorCode.NumberAdvice.OPTED_OUT: "This person opted out: do not text them.",
+    ErrorCode.NumberAdvice.KEEP: "Keep the number: the last error was temporary.",
+}
+NUMBER_ADVICE_HELP = "What to do with the number. " + " ".join(
+    f"{advice.value}: {text}" for advice, text in NUMBER_ADVICE_TEXT.items()
+)
+
+
+def number_advice_text(advice: str) -> str:
+    """The catalog's advice on a number (keep, remove, opted_out) as a sentence."""
+    return NUMBER_ADVICE_TEXT[ErrorCode.NumberAdvice(advice)]
+
+
 # Whose code wins when a bare code exists at several providers.
 PROVIDER_ORDER = ["twilio", "telnyx", "bandwidth", "smpp", "carrier", "portal"]
 PROVIDERS = sorted({*PROVIDER_ORDER, *(key for key in WORDS if key)})
@@ -88,7 +105,7 @@ class Explanation:
             f"  Category:    {entry.get_category_display()} "
             f"({'temporary: may succeed later' if entry.temporary else 'permanent'})",
             f"  Billed:      {'yes' if entry.billable else 'no'}",
-            f"  The number:  {entry.get_number_advice_display()}",
+            f"  The number:  {number_advice_text(entry.number_advice)}",
             f"  Status:      {status_line}",
         ]
         if entry.aliases:

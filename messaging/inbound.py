@@ -85,13 +85,15 @@ def inbound_receive(*, sender: Sender, messages: Sequence[Inbound]) -> list[Mess
             status=Status.QUEUED,
             provider=sender.provider,
             expires_at=now + timedelta(hours=account.validity),
+            # The answer to the person's own text goes at once, at any hour.
+            quiet_hours=False,
         )
         for message, m in zip(received, fresh, strict=True)
         if (reply := _keyword_act(sender, message, m.body))
     ]
     if replies:
         replies = Message.objects.bulk_create(replies)
-        messages_enqueue(message_ids=[reply.pk for reply in replies])
+        messages_enqueue(message_ids=[reply.pk for reply in replies], priority=True)
     return received
 
 

@@ -3,6 +3,7 @@
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -60,6 +61,38 @@ class ErrorCode(models.Model):
         return f"{self.provider} {self.code}: {self.title}"
 
 
+class Brand(TimeStampedModel):
+    """A business registered for 10DLC with The Campaign Registry: T-Mobile caps its texts a day.
+
+    The cap counts every sender of the brand together and resets at midnight
+    Pacific time (messaging/throughput.py).
+    """
+
+    class Tier(models.TextChoices):
+        # T-Mobile's daily caps by the brand's vetting score.
+        TOP = "top", "Vetting score 75-100: 200,000 a day"
+        HIGH = "high", "Vetting score 50-74: 40,000 a day"
+        MIDDLE = "middle", "Vetting score 25-49: 10,000 a day"
+        LOW = "low", "Unvetted or score below 25: 2,000 a day"
+
+    account = models.ForeignKey(
+        "portal.Account", on_delete=models.PROTECT, related_name="brands"
+    )
+    name = models.CharField(max_length=100)
+    tier = models.CharField(max_length=8, choices=Tier.choices, default=Tier.LOW)
+    daily_limit = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Texts a day over all its senders; blank: the tier's cap.",
+    )
+    # The day's count, shared by every worker: moved under this row's lock.
+    day = models.DateField(null=True, blank=True, editable=False)
+    sent_on_day = models.PositiveIntegerField(default=0, editable=False)
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Sender(TimeStampedModel):
     """A number or messaging profile at one provider, with its credentials."""
 
@@ -76,14 +109,50 @@ class Sender(TimeStampedModel):
         default=10,
         help_text="Messages per second this sender may send, over all workers.",
     )
+    # AT&T's 10DLC message class of the campaign this sender is registered
+    # for: it sets the texts a minute (messaging/throughput.py).
+    message_class = models.CharField(
+        max_length=1,
+        blank=True,
+        choices=[
+            ("A", "A: dedicated use case, vetting 75-100 (4,500 a minute)"),
+            ("B", "B: mixed or marketing, vetting 75-100 (4,500 a minute)"),
+            ("C", "C: dedicated use case, vetting 50-74 (2,400 a minute)"),
+            ("D", "D: mixed or marketing, vetting 50-74 (2,400 a minute)"),
+            ("E", "E: dedicated use case, vetting 1-49 (240 a minute)"),
+            ("F", "F: mixed or marketing, vetting 1-49 (240 a minute)"),
+            ("T", "T: low volume mixed (75 a minute)"),
+        ],
+        help_text="The 10DLC campaign's AT&T message class; blank: not 10DLC, "
+        "no limit a minute.",
+    )
+    per_minute_limit = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Texts a minute; blank: the message class's."
+    )
+    brand = models.ForeignKey(
+        Brand,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="senders",
+        help_text="Its 10DLC brand, whose daily cap it shares.",
+    )
+    reply_share_percent = models.PositiveSmallIntegerField(
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text="Share of the throughput kept for replies and one-off messages, "
+        "so they never wait behind a campaign.",
+    )
     provider_confirms_opt_out = models.BooleanField(
         default=False,
         help_text="The provider already texts an opt-out confirmation; do not send ours.",
     )
     is_active = models.BooleanField(default=True)
     # The throughput limit shared by every worker: each batch reserves its
-    # slots by moving this forward under a row lock.
+    # slots by moving these forward under a row lock, campaigns' on one lane
+    # and replies' and one-off messages' on the other.
     next_send_at = models.DateTimeField(null=True, blank=True, editable=False)
+    next_priority_send_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [
@@ -103,6 +172,12 @@ class Message(TimeStampedModel):
     class Direction(models.TextChoices):
         OUTBOUND = "outbound", "Outbound"
         INBOUND = "inbound", "Inbound"
+
+    class Hold(models.TextChoices):
+        # Why a queued message waits until next_attempt_at (messaging/holds.py).
+        NONE = "", "Not held"
+        QUIET_HOURS = "quiet_hours", "Held: quiet hours"
+        DAILY_LIMIT = "daily_limit", "Held: daily limit"
 
     # Every index below is written by each fan-out row and, as a status change
     # is never a HOT update, by each claim and receipt too: each one is here
@@ -188,6 +263,11 @@ class Message(TimeStampedModel):
     superseded = models.BooleanField(default=False)
     expires_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    hold = models.CharField(max_length=12, choices=Hold.choices, blank=True)
+    # The lead's own zone when it names one; blank: the number's (quiet_hours.py).
+    recipient_zone = models.CharField(max_length=64, blank=True)
+    # Off for the answers to HELP and STOP: they must go at once, at any hour.
+    quiet_hours = models.BooleanField(default=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     final_at = models.DateTimeField(null=True, blank=True)
@@ -202,7 +282,7 @@ class Message(TimeStampedModel):
             models.Index(
                 fields=["account", "created_at", "id"], name="msg_account_created_id"
             ),
-            # The change feed's order (?updated_after=, portal/api_feed.py).
+            # The change feed's order (?updated_after=, portal/api/feed.py).
             models.Index(
                 fields=["account", "updated_at", "id"], name="msg_feed_account_updated"
             ),
@@ -225,6 +305,13 @@ class Message(TimeStampedModel):
                 fields=["expires_at"],
                 condition=Q(status=Status.QUEUED),
                 name="msg_queued_expires",
+            ),
+            # Held messages per campaign (campaign_held_counts, the widget):
+            # only held ones are in it, however many others are queued.
+            models.Index(
+                fields=["campaign", "hold"],
+                condition=Q(status=Status.QUEUED) & ~Q(hold=""),
+                name="msg_held",
             ),
             # messages_release_stuck:
             models.Index(
@@ -426,7 +513,7 @@ class OptOut(TimeStampedModel):
             models.UniqueConstraint(fields=["account", "phone"], name="optout_unique"),
         ]
         indexes = [
-            # The change feed's order (?updated_after=, portal/api_feed.py).
+            # The change feed's order (?updated_after=, portal/api/feed.py).
             models.Index(
                 fields=["account", "updated_at", "id"],
                 name="optout_feed_account_updated",

@@ -102,7 +102,8 @@ def message_send(
             provider=sender.provider,
             status=Status.QUEUED,
             expires_at=message_validity_end(account=account, hours=None, now=now),
+            recipient_zone=lead.time_zone if lead is not None else "",
             created_at=now,
         )
-        messages_enqueue(message_ids=[message.pk])
+        messages_enqueue(message_ids=[message.pk], priority=True)
     return message

@@ -38,7 +38,7 @@ def _sweep(
             if not ids:
                 return moved
             # Stamped per batch: a change feed must not see a late batch
-            # carry the time the sweep began (portal/api_feed.py).
+            # carry the time the sweep began (portal/api/feed.py).
             fields = {"status": status, "error": error, "updated_at": timezone.now()}
             if is_final(status):
                 fields["final_at"] = now

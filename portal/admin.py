@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.translation import ngettext
 
-from portal.api_auth import api_token_create, api_token_revoke
+from portal.api.auth import api_token_create, api_token_revoke
 from portal.models import Account, ApiToken, CreditEntry, Membership, time_zone_names
 from portal.sites import (
     ReadOnlyAdminMixin,
@@ -242,3 +242,17 @@ class AuditLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="What was done")
     def message(self, entry: LogEntry) -> str:
         return entry.get_change_message()
+
+
+@admin.register(Account, site=portal_site)
+class AccountSettingsAdmin(TenantAdminMixin, admin.ModelAdmin):
+    """An account's settings on the portal: its sending hours, changed by its owners."""
+
+    account_path = "pk"
+    list_display = ["name", "time_zone", "send_window_start", "send_window_end"]
+    fields = ["name", "time_zone", "send_window_start", "send_window_end"]
+    readonly_fields = ["name", "time_zone"]
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        owned = request_account_ids(request, role=Membership.Role.OWNER)
+        return obj.pk in owned if obj is not None else bool(owned)

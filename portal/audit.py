@@ -5,11 +5,9 @@ time and a message, and the admin shows it per object ("History"); support
 reads every entry on /support/admin/logentry/. A separate model would repeat it.
 """
 
-from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Model
-
-__all__ = ["ADDITION", "CHANGE", "audit_record"]
 
 
 def audit_record(

@@ -1,12 +1,17 @@
 """Tenancy: accounts, the staff who belong to them, and the account's credit."""
 
 import zoneinfo
+from datetime import time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
+
+# The federal TCPA calling window (47 CFR 64.1200(c)(1)): an account may narrow
+# its sending window, never widen it.
+FEDERAL_WINDOW = (time(8), time(21))
 
 
 class TimeStampedModel(models.Model):
@@ -68,6 +73,19 @@ class Account(TimeStampedModel):
         help_text="The portal shows this account's times in this zone, "
         "e.g. America/New_York.",
     )
+    # Quiet hours: texts reach a recipient only inside this window of their
+    # local day (messaging/quiet_hours.py), narrowed further where the
+    # recipient's state requires it. 8:00-21:00 is the federal TCPA window.
+    send_window_start = models.TimeField(
+        default=time(8),
+        help_text="Texts reach people from this time of their own day, "
+        "8:00 at the earliest.",
+    )
+    send_window_end = models.TimeField(
+        default=time(21),
+        help_text="Texts reach people until this time of their own day, "
+        "21:00 at the latest. Some states allow less (Florida: 20:00).",
+    )
     # Credit is counted in SMS segments: what providers bill for.
     credit_balance = models.BigIntegerField(default=0)
     validity_hours = models.PositiveSmallIntegerField(
@@ -104,6 +122,14 @@ class Account(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if not (FEDERAL_WINDOW[0] <= self.send_window_start < self.send_window_end):
+            raise ValidationError(
+                {"send_window_start": "Start at 8:00 or later, before the end."}
+            )
+        if self.send_window_end > FEDERAL_WINDOW[1]:
+            raise ValidationError({"send_window_end": "End at 21:00 at the latest."})
 
     @property
     def validity(self) -> int:

@@ -21,10 +21,16 @@ class QueueUnavailable(Exception):
     """The task queue (broker) cannot be reached; the work is kept for its sweep."""
 
 
-def task_publish(task: Task, *args, countdown: int = 0) -> None:
-    """Send a task now; raise QueueUnavailable, quickly, when the broker is down."""
+def task_publish(
+    task: Task, *args, countdown: int = 0, queue: str | None = None
+) -> None:
+    """Send a task now; raise QueueUnavailable, quickly, when the broker is down.
+
+    It goes to the queue its route names unless `queue` names another.
+    """
     try:
-        task.apply_async(args=list(args), countdown=countdown)
+        routing = {"queue": queue} if queue else {}
+        task.apply_async(args=list(args), countdown=countdown, **routing)
     except OperationalError as exc:
         logger.warning(
             "portal.publish.unavailable", extra={"task": task.name, "error": str(exc)}
@@ -32,13 +38,19 @@ def task_publish(task: Task, *args, countdown: int = 0) -> None:
         raise QueueUnavailable(str(exc)) from exc
 
 
-def _publish_or_leave(task: Task, *args, countdown: int = 0) -> None:
+def _publish_or_leave(
+    task: Task, *args, countdown: int = 0, queue: str | None = None
+) -> None:
     try:
-        task_publish(task, *args, countdown=countdown)
+        task_publish(task, *args, countdown=countdown, queue=queue)
     except QueueUnavailable:
         pass  # logged; the work's sweep publishes it again
 
 
-def task_publish_on_commit(task: Task, *args, countdown: int = 0) -> None:
+def task_publish_on_commit(
+    task: Task, *args, countdown: int = 0, queue: str | None = None
+) -> None:
     """Send a task once the transaction commits; if the broker is down, leave it to the sweep."""
-    transaction.on_commit(partial(_publish_or_leave, task, *args, countdown=countdown))
+    transaction.on_commit(
+        partial(_publish_or_leave, task, *args, countdown=countdown, queue=queue)
+    )

@@ -4,8 +4,8 @@ from django_filters import rest_framework as filters
 
 from campaigns.models import Campaign, Lead
 from messaging.models import ErrorCode
-from portal.api_feed import FEED_HELP
-from portal.api_fields import IdFilter, UtcDateTimeFilter
+from portal.api.feed import FEED_HELP
+from portal.api.fields import IdFilter, UtcDateTimeFilter
 
 
 class LeadFilterSet(filters.FilterSet):

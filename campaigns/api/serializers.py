@@ -3,9 +3,10 @@
 from rest_framework import serializers
 
 from campaigns.models import Campaign, CampaignStep, LeadImport
+from messaging.explain import NUMBER_ADVICE_HELP
 from messaging.models import ErrorCode
 from messaging.statuses import BUCKET_MEANING, Bucket
-from portal.api_fields import IdField, TextDictField
+from portal.api.fields import IdField, TextDictField
 
 
 class LeadListOutputSerializer(serializers.Serializer):
@@ -31,7 +32,7 @@ class LeadOutputSerializer(serializers.Serializer):
     number_advice = serializers.ChoiceField(
         choices=ErrorCode.NumberAdvice.choices,
         allow_null=True,
-        help_text="From the lead's latest error, if any.",
+        help_text=f"From the lead's latest error, if any. {NUMBER_ADVICE_HELP}",
     )
     suppressed_at = serializers.DateTimeField(allow_null=True)
     suppressed_reason = serializers.CharField()
@@ -177,7 +178,9 @@ class ErrorCountOutputSerializer(serializers.Serializer):
     title = serializers.CharField(source="error.title")
     meaning = serializers.CharField(source="error.meaning")
     resolution = serializers.CharField(source="error.resolution")
-    number_advice = serializers.CharField(source="error.number_advice")
+    number_advice = serializers.CharField(
+        source="error.number_advice", help_text=NUMBER_ADVICE_HELP
+    )
     count = serializers.IntegerField()
 
 

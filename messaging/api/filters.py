@@ -4,8 +4,8 @@ from django_filters import rest_framework as filters
 
 from messaging.models import ErrorCode, Message, OptOut
 from messaging.statuses import Bucket, Status, statuses_in
-from portal.api_feed import FEED_HELP
-from portal.api_fields import IdFilter, UtcDateTimeFilter
+from portal.api.feed import FEED_HELP
+from portal.api.fields import IdFilter, UtcDateTimeFilter
 from portal.phones import phone_parse
 
 

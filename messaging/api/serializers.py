@@ -3,16 +3,17 @@
 from django.urls import reverse
 from rest_framework import serializers
 
+from messaging.explain import NUMBER_ADVICE_HELP
 from messaging.models import ErrorCode, Message, MessageEvent, MessageExport
 from messaging.outbound import MAX_BODY_CHARS
 from messaging.statuses import STATUS_MEANING, Status, bucket_of, is_final
-from portal.api_fields import IdField
+from portal.api.fields import IdField
 
 
 class MessageOutputSerializer(serializers.Serializer):
     """Flat: the status, its bucket and meaning, and the error's explanation if it failed.
 
-    Expects Message rows from message_list(): lead and error selected, billable annotated.
+    Expects Message rows from message_list_for_api(): lead and error selected, billable annotated.
     """
 
     id = serializers.IntegerField()
@@ -61,6 +62,7 @@ class MessageOutputSerializer(serializers.Serializer):
         source="error.number_advice",
         default=None,
         allow_null=True,
+        help_text=NUMBER_ADVICE_HELP,
     )
     billable = serializers.BooleanField(
         help_text="Costs credit: the error's rule if it failed, else whether charged."
@@ -132,7 +134,9 @@ class ErrorCodeOutputSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=ErrorCode.Category.choices)
     temporary = serializers.BooleanField()
     billable = serializers.BooleanField()
-    number_advice = serializers.ChoiceField(choices=ErrorCode.NumberAdvice.choices)
+    number_advice = serializers.ChoiceField(
+        choices=ErrorCode.NumberAdvice.choices, help_text=NUMBER_ADVICE_HELP
+    )
     status = serializers.ChoiceField(choices=Status.choices)
     bucket = serializers.SerializerMethodField()
     known = serializers.BooleanField()

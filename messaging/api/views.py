@@ -29,7 +29,7 @@ from messaging.export_jobs import (
     message_export_file_response,
     message_list_filtered,
 )
-from messaging.exports import billable_annotation, message_export_response
+from messaging.exports import message_export_response
 from messaging.models import (
     ErrorCode,
     Message,
@@ -41,17 +41,21 @@ from messaging.models import (
 )
 from messaging.optouts import opt_in_record, opt_out_record
 from messaging.outbound import SendRefused, message_send
-from portal.api import (
-    AccountScopedMixin,
-    DomainError,
-    ErrorOutputSerializer,
-    NewestFirstCursorPagination,
-    idempotent,
-    idempotent_answer_save,
+from messaging.selectors import (
+    error_code_list_for_api,
+    message_event_list_for_api,
+    message_export_list_for_api,
+    message_list_for_api,
+    optout_list_for_api,
+    sender_list_for_api,
 )
-from portal.api_auth import request_actor
-from portal.api_feed import ChangeFeedPagination, NewestFirstFeedPagination
-from portal.api_schema import IDEMPOTENCY_PARAMETER
+from portal.api.auth import request_actor
+from portal.api.errors import DomainError, ErrorOutputSerializer
+from portal.api.feed import ChangeFeedPagination, NewestFirstFeedPagination
+from portal.api.idempotency import idempotent, idempotent_answer_save
+from portal.api.lists import NewestFirstCursorPagination
+from portal.api.schema import IDEMPOTENCY_PARAMETER
+from portal.api.views import AccountScopedMixin
 from portal.models import Account
 from portal.phones import phone_parse
 
@@ -65,15 +69,6 @@ ATTEMPTS_PARAMETER = OpenApiParameter(
     description="current (the default): the latest attempt of each message; "
     "all: superseded attempts too.",
 )
-
-
-def message_list(*, account_id: int):
-    """The account's messages shaped for the API (one query per page)."""
-    return (
-        Message.objects.filter(account_id=account_id)
-        .select_related("lead", "error")
-        .annotate(billable=billable_annotation())
-    )
 
 
 def message_filters(request) -> dict[str, list[str]]:
@@ -126,7 +121,7 @@ class MessageListCreateApi(AccountScopedMixin, generics.ListAPIView):
     pagination_class = NewestFirstFeedPagination
 
     def get_queryset(self):
-        return message_list(account_id=self.account.pk)
+        return message_list_for_api(account_id=self.account.pk)
 
     @extend_schema(
         request=MessageSendInputSerializer,
@@ -165,7 +160,7 @@ class MessageDetailApi(AccountScopedMixin, generics.RetrieveAPIView):
     serializer_class = MessageOutputSerializer
 
     def get_queryset(self):
-        return message_list(account_id=self.account.pk)
+        return message_list_for_api(account_id=self.account.pk)
 
 
 class MessageEventListApi(AccountScopedMixin, generics.ListAPIView):
@@ -179,7 +174,7 @@ class MessageEventListApi(AccountScopedMixin, generics.ListAPIView):
         message = get_object_or_404(
             Message.objects.filter(account=self.account), pk=self.kwargs["pk"]
         )
-        return MessageEvent.objects.filter(message=message).select_related("error")
+        return message_event_list_for_api(message=message)
 
 
 class MessageFilteredApi(AccountScopedMixin, generics.GenericAPIView):
@@ -223,9 +218,7 @@ class ExportScopedMixin(AccountScopedMixin):
     serializer_class = MessageExportOutputSerializer
 
     def get_queryset(self):
-        return MessageExport.objects.filter(account=self.account).order_by(
-            "-created_at", "-pk"
-        )
+        return message_export_list_for_api(account_id=self.account.pk)
 
 
 class ExportListApi(ExportScopedMixin, generics.ListAPIView):
@@ -271,7 +264,7 @@ class SenderListApi(AccountScopedMixin, generics.ListAPIView):
     serializer_class = SenderOutputSerializer
 
     def get_queryset(self):
-        return Sender.objects.filter(account=self.account).order_by("pk")
+        return sender_list_for_api(account_id=self.account.pk)
 
 
 class ErrorCodeListApi(generics.ListAPIView):
@@ -280,7 +273,7 @@ class ErrorCodeListApi(generics.ListAPIView):
     serializer_class = ErrorCodeOutputSerializer
     filterset_class = ErrorCodeFilterSet
     search_fields = ["code", "title", "aliases"]
-    queryset = ErrorCode.objects.order_by("provider", "code")
+    queryset = error_code_list_for_api()
 
 
 class ErrorCodeDetailApi(generics.RetrieveAPIView):
@@ -298,9 +291,7 @@ class OptOutListCreateApi(AccountScopedMixin, generics.ListAPIView):
     pagination_class = ChangeFeedPagination
 
     def get_queryset(self):
-        return OptOut.objects.filter(account=self.account).order_by(
-            "-created_at", "-pk"
-        )
+        return optout_list_for_api(account_id=self.account.pk)
 
     @extend_schema(
         request=OptOutCreateInputSerializer,

@@ -148,6 +148,9 @@ PORTAL_PROXY_COUNT = env.int("PORTAL_PROXY_COUNT", default=0)
 
 # Message lifecycle defaults (ARCHITECTURE.md section 2-3); accounts may override.
 PORTAL_VALIDITY_HOURS = env.int("PORTAL_VALIDITY_HOURS", default=16)
+# Hold texts outside each recipient's sending window (messaging/quiet_hours.py).
+# Off only where no quiet-hours rule applies (tests that are not about them).
+PORTAL_QUIET_HOURS = env.bool("PORTAL_QUIET_HOURS", default=True)
 # Hours, fractions allowed: `make run` shortens both so a demo campaign ends in minutes.
 PORTAL_RECEIPT_WAIT_HOURS = env.float("PORTAL_RECEIPT_WAIT_HOURS", default=72)
 PORTAL_CLOSE_WINDOW_HOURS = env.float("PORTAL_CLOSE_WINDOW_HOURS", default=48)
@@ -266,19 +269,19 @@ API_FEED_SAFETY_SECONDS = env.float("API_FEED_SAFETY_SECONDS", default=5.0)
 REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "portal.api.SearchFilter",
+        "portal.api.lists.SearchFilter",
     ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "portal.api_auth.ApiTokenAuthentication",
+        "portal.api.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["portal.api_auth.HasAccount"],
-    "DEFAULT_PAGINATION_CLASS": "portal.api.PageNumberPagination",
-    "DEFAULT_THROTTLE_CLASSES": ["portal.api_throttle.TokenRateThrottle"],
+    "DEFAULT_PERMISSION_CLASSES": ["portal.api.auth.HasAccount"],
+    "DEFAULT_PAGINATION_CLASS": "portal.api.lists.PageNumberPagination",
+    "DEFAULT_THROTTLE_CLASSES": ["portal.api.throttle.TokenRateThrottle"],
     # Bodies are JSON; only the lead import takes a multipart upload (its own parsers).
-    "DEFAULT_PARSER_CLASSES": ["portal.api_parsers.JSONBodyParser"],
-    "DEFAULT_SCHEMA_CLASS": "portal.api_schema.PortalAutoSchema",
-    "EXCEPTION_HANDLER": "portal.api.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["portal.api.parsers.JSONBodyParser"],
+    "DEFAULT_SCHEMA_CLASS": "portal.api.schema.PortalAutoSchema",
+    "EXCEPTION_HANDLER": "portal.api.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Campaign portal API",

@@ -21,6 +21,8 @@ API_THROTTLE_RATE = None
 # Tests poll right after writing; the concurrent feed test sets its own margin.
 API_FEED_SAFETY_SECONDS = 0.0
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
+# Tests run at any hour: the quiet-hours tests turn it on with a frozen clock.
+PORTAL_QUIET_HOURS = False
 # Off unless a test (or the workers it starts) asks for the simulator's record.
 SIMULATOR_SEND_LOG = os.environ.get("SIMULATOR_SEND_LOG", "")
 STORAGES = {

@@ -4,7 +4,7 @@ import pytest
 
 from rest_framework.test import APIClient
 
-from portal.api_auth import api_token_create
+from portal.api.auth import api_token_create
 from tests import factories
 
 

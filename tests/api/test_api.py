@@ -144,7 +144,7 @@ def test_list_query_count_is_flat(name, query, token_key):
     counts = []
     for n in (1, 50):
         account = factories.AccountFactory()
-        from portal.api_auth import api_token_create
+        from portal.api.auth import api_token_create
 
         _, key = api_token_create(account=account)
         LIST_ENDPOINTS[name](account, n)
@@ -258,7 +258,7 @@ class FakeRefused(Exception):
 
 @pytest.fixture
 def fake_launch(monkeypatch):
-    from campaigns import services
+    from campaigns.api import campaign_views
 
     calls = []
 
@@ -269,8 +269,8 @@ def fake_launch(monkeypatch):
         Campaign.objects.filter(pk=campaign_id).update(state=Campaign.State.PROCESSING)
         return Campaign.objects.get(pk=campaign_id)
 
-    monkeypatch.setattr(services, "campaign_launch", launch, raising=False)
-    monkeypatch.setattr(services, "LaunchRefused", FakeRefused, raising=False)
+    monkeypatch.setattr(campaign_views, "campaign_launch", launch)
+    monkeypatch.setattr(campaign_views, "LaunchRefused", FakeRefused)
     return calls
 
 

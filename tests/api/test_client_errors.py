@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from portal.api_auth import api_token_create
+from portal.api.auth import api_token_create
 from portal.models import Membership
 from tests import factories
 

@@ -16,7 +16,7 @@ from messaging.export_jobs import message_export_run, message_exports_fail_stall
 from messaging.exports import COLUMNS, message_export_csv
 from messaging.models import Message, MessageExport
 from messaging.statuses import Status
-from portal.api_auth import api_token_create
+from portal.api.auth import api_token_create
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -65,7 +65,7 @@ def test_a_poller_following_the_cursor_sees_every_last_change(postgres, settings
     ids = [
         m.pk for m in factories.MessageFactory.create_batch(MESSAGES, campaign=campaign)
     ]
-    from portal.api_auth import api_token_create
+    from portal.api.auth import api_token_create
 
     _, key = api_token_create(account=account)
     client = APIClient()

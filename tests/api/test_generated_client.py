@@ -23,7 +23,7 @@ import pytest
 from django.urls import reverse
 
 from campaigns.tasks import refresh_campaign_states_task
-from portal.api_auth import api_token_create
+from portal.api.auth import api_token_create
 from tests import factories
 from tests.api.test_integration_flow import LEADS_CSV
 

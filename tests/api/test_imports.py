@@ -187,12 +187,12 @@ def test_a_second_delivery_of_the_import_task_changes_nothing(account, tmp_path)
 def test_an_unexpected_failure_ends_the_import_with_its_reason(
     account, tmp_path, monkeypatch
 ):
-    from campaigns import imports
+    from campaigns import import_rows
 
     def crash(imp, batch):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(imports, "_import_batch", crash)
+    monkeypatch.setattr(import_rows, "lead_import_batch", crash)
     imp = _run(account, tmp_path, MESSY.encode())
     imp.refresh_from_db()
     assert imp.status == "failed" and imp.finished_at is not None

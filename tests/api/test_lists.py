@@ -14,7 +14,7 @@ from campaigns.selectors import campaign_bucket_counts
 from messaging.catalog import error_get
 from messaging.models import Message, OptOut
 from messaging.statuses import Status
-from portal.api_feed import cursor_encode
+from portal.api.feed import cursor_encode
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from messaging.models import Message, OptOut
 from messaging.outbound import SendRefused, message_send
-from portal.api_auth import api_token_create
+from portal.api.auth import api_token_create
 from portal.models import IdempotencyKey
 from portal.services import InsufficientCredit
 from tests import factories
@@ -38,7 +38,10 @@ def test_message_send_creates_a_queued_message_and_dispatches_it_on_commit(
     assert message.lead == lead  # a known number shows in the lead's history
     assert message.segments == 1 and message.provider == sender.provider
     assert message.expires_at > timezone.now()
-    send.assert_called_once_with(args=[[message.pk]], countdown=0)
+    # replies and one-off messages have their own queue, ahead of campaigns
+    send.assert_called_once_with(
+        args=[[message.pk]], countdown=0, queue="dispatch-priority"
+    )
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,9 @@ from django.contrib.admin.models import LogEntry
 from django.utils import timezone
 
 from campaigns.composer import campaign_compose_check, campaign_test_send
-from campaigns.launch import campaign_preview, content_warnings
-from campaigns.leads import campaign_duplicate
+from campaigns.launch import campaign_launch, campaign_preview, content_warnings
 from campaigns.models import Campaign
-from campaigns.services import campaign_launch, campaign_suppress_permanent
+from campaigns.services import campaign_duplicate, campaign_suppress_permanent
 from messaging.models import ErrorCode, Message, OptOut
 from messaging.outbound import SendRefused
 from messaging.statuses import Status
@@ -110,7 +109,7 @@ def test_compose_check_of_unsaved_text_matches_the_saved_launch_check(
         body=OK,
         field_defaults={},
         list_ids=[lists[0].pk],
-        has_sender=True,
+        sender=sender,
     )
     assert typed == campaign_preview(campaign_id=campaign.pk)
 
@@ -123,7 +122,7 @@ def test_compose_check_ignores_another_accounts_lists(account, lists):
         body=OK,
         field_defaults={},
         list_ids=[other.pk],
-        has_sender=True,
+        sender=None,
     )
     assert check.leads_in_lists == 0
 
@@ -134,7 +133,7 @@ def test_compose_check_counts_ucs2_and_names_the_culprits(account, lists):
         body="Hi {first_name} 😀 " + "x" * 60 + " Reply STOP to opt out.",
         field_defaults={},
         list_ids=[lists[0].pk],
-        has_sender=True,
+        sender=None,
     )
     assert check.encoding == "UCS-2" and check.not_gsm7 == ["😀"]
     assert check.segments_per_message == 2 and check.segments == 2

@@ -7,7 +7,7 @@ import pytest
 from django.apps import apps
 from django.core.management import CommandError, call_command
 
-from campaigns import demo
+from campaigns.management import demo_seed
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_bucket_counts
 from messaging.models import Message, MessageEvent
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(autouse=True)
 def fast_demo_sender(monkeypatch):
     """The demo number sends 50 a second; tests need not wait for its pace."""
-    monkeypatch.setattr(demo, "DEMO_THROUGHPUT", 30_000)
+    monkeypatch.setattr(demo_seed, "DEMO_THROUGHPUT", 30_000)
 
 
 def _row_counts() -> dict[str, int]:

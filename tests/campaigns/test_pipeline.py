@@ -6,15 +6,13 @@ import pytest
 
 from django.utils import timezone
 
+from campaigns.fan_out import campaign_fan_out
+from campaigns.launch import LaunchRefused, campaign_launch, campaign_preview
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_bucket_counts
 from campaigns.services import (
     CampaignNotCancelable,
-    LaunchRefused,
     campaign_cancel,
-    campaign_fan_out,
-    campaign_launch,
-    campaign_preview,
     campaign_resend_failed,
     campaigns_close,
     campaigns_mark_in_progress,

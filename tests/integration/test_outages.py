@@ -6,9 +6,9 @@ import pytest
 
 from django.utils import timezone
 
-from campaigns.demo import demo_campaign_create
 from campaigns.fan_out import campaigns_resume_fan_outs
 from campaigns.launch import campaign_launch
+from campaigns.management.demo_run import demo_campaign_create
 from campaigns.models import Campaign
 from messaging.dispatch import messages_requeue_due
 from messaging.models import Message

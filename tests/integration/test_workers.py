@@ -8,8 +8,8 @@ import pytest
 from django.db.models import F
 from django.utils import timezone
 
-from campaigns.demo import demo_campaign_create, demo_report
 from campaigns.launch import campaign_launch
+from campaigns.management.demo_run import demo_campaign_create, demo_report
 from messaging.dispatch import STUCK_AFTER, messages_release_stuck, messages_requeue_due
 from messaging.models import Message
 from messaging.providers.simulator import sends_recorded

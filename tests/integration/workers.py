@@ -1,4 +1,4 @@
-"""Real Celery workers in subprocesses, for the integration tests and bench/pipeline.py.
+"""Real Celery workers in subprocesses, for the integration tests and bench/harness.py.
 
 A worker runs the portal's local settings against the given PostgreSQL database
 and Redis broker, with the simulator answering at once and appending every
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-QUEUES = ("dispatch", "status", "default")
+QUEUES = ("dispatch-priority", "dispatch", "status", "default")
 READY_TIMEOUT = 30  # seconds for a worker to boot and answer a ping
 QUIET_SECONDS = 1.0  # no new event for this long, broker empty: the pipeline is idle
 POLL_SECONDS = 0.2
@@ -90,6 +90,7 @@ def worker_start(
     broker_url: str,
     send_log: Path,
     concurrency: int = 2,
+    quiet_hours: bool = False,
 ) -> Worker:
     """Start a worker on every queue and wait until it answers a ping.
 
@@ -111,6 +112,8 @@ def worker_start(
         "CELERY_BROKER_URL": broker_url,
         "SIMULATOR_RECEIPT_DELAY": "0",
         "SIMULATOR_SEND_LOG": str(send_log),
+        # Off unless asked: a test's outcome must not depend on the hour it runs.
+        "PORTAL_QUIET_HOURS": "1" if quiet_hours else "0",
     }
     log = send_log.with_name(f"worker-{time.monotonic_ns()}.log")
     celery = Path(sys.executable).with_name("celery")

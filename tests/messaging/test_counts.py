@@ -12,6 +12,7 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from campaigns.launch import campaign_launch
 from campaigns.leads import lead_delete
 from campaigns.models import Campaign, Lead
 from campaigns.selectors import (
@@ -21,7 +22,6 @@ from campaigns.selectors import (
 )
 from campaigns.services import (
     campaign_cancel,
-    campaign_launch,
     campaign_resend_failed,
 )
 from messaging.catalog import error_get

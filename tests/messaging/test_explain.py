@@ -196,6 +196,18 @@ def test_explain_plain_output_is_readable():
     assert "What to do:" in text and "Billed:" in text
 
 
+def test_explain_advises_on_the_number_in_the_words_of_the_lead_page(client):
+    # given a permanent error and the API's schema, read by an integrator
+    out = StringIO()
+    call_command("explain", "30005", "--provider", "twilio", stdout=out)
+    schema = client.get("/api/v1/schema/").content.decode()
+    # then explain and the API's documentation say what to do with the number
+    # in the same words as a lead's page
+    advice = "Number looks invalid: update or remove it."
+    assert f"The number:  {advice}" in out.getvalue()
+    assert advice in schema
+
+
 def test_explain_bad_arguments_exit_2_with_usage():
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings.test"}
     result = subprocess.run(

@@ -17,12 +17,14 @@ import yaml
 from django.conf import settings
 from django.core.management import get_commands
 
+from messaging.throughput import PRIORITY_QUEUE
 from tests.conftest import need
 
 DEPLOY = Path(settings.BASE_DIR) / "deploy"
 COMPOSE = DEPLOY / "docker-compose.yml"
 SERVICES = {"postgres", "redis", "migrate", "web", "beat"} | {
     "worker-dispatch",
+    "worker-dispatch-priority",
     "worker-status",
     "worker-default",
 }
@@ -68,7 +70,8 @@ def test_compose_starts_the_production_layout(services):
 
 def test_compose_runs_one_worker_per_routed_queue(services):
     routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
-    queues = routed | {settings.CELERY_TASK_DEFAULT_QUEUE}
+    # Replies and one-off messages are published to their own queue by name.
+    queues = routed | {settings.CELERY_TASK_DEFAULT_QUEUE, PRIORITY_QUEUE}
     workers = {}
     for name, service in services.items():
         arguments = celery(service)

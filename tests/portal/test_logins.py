@@ -8,7 +8,7 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.api_auth import api_token_create
+from portal.api.auth import api_token_create
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from campaigns.models import Lead, LeadImport
 from messaging.exports import COLUMNS
 from messaging.models import MessageExport
 from messaging.statuses import Status
-from portal.api_auth import api_token_create, token_hash
+from portal.api.auth import api_token_create, token_hash
 from portal.models import ApiToken, Membership
 from tests import factories
 

@@ -158,14 +158,14 @@ def test_cancel_selected_says_which_campaigns_were_left(
 def test_support_lead_saves_go_through_the_lead_services(
     support_client, account, monkeypatch
 ):
-    from campaigns import leads
+    from campaigns import admin
     from campaigns.models import Lead
 
     calls = []
     for name in ("lead_create", "lead_update"):
-        service = getattr(leads, name)
+        service = getattr(admin, name)
         monkeypatch.setattr(
-            leads,
+            admin,
             name,
             lambda _service=service, _name=name, **kw: (
                 calls.append(_name) or _service(**kw)

@@ -247,6 +247,8 @@ def test_support_sets_an_accounts_time_zone(client, account):
         "slug": account.slug,
         "default_country": "US",
         "time_zone": "America/Chicago",
+        "send_window_start": "08:00",
+        "send_window_end": "21:00",
         "help_reply": account.help_reply,
         "opt_out_reply": account.opt_out_reply,
         "created_at_0": "2026-01-05",

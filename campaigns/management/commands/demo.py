@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from campaigns.demo import demo_campaign_run
+from campaigns.management.demo_run import demo_campaign_run
 
 
 class Command(BaseCommand):

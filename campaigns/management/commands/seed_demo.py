@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from campaigns.demo import demo_seed
+from campaigns.management.demo_seed import demo_seed
 
 
 class Command(BaseCommand):

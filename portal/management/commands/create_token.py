@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.api_auth import api_token_create
+from portal.api.auth import api_token_create
 from portal.models import Account
 
 

@@ -7,8 +7,9 @@ import pytest
 
 from django.utils import timezone
 
+from campaigns.launch import campaign_launch
 from campaigns.models import Campaign
-from campaigns.services import campaign_launch, campaigns_close
+from campaigns.services import campaigns_close
 from messaging.dispatch import messages_send
 from messaging.models import Message, OptOut
 from messaging.statuses import Status

@@ -88,6 +88,7 @@ def sender_form(account, **changes) -> dict:
         "provider": "twilio",
         "phone_number": "(312) 555-0199",
         "throughput_per_second": 10,
+        "reply_share_percent": 10,
         "is_active": "on",
         "credentials": "account_sid=AC123\nauth_token=twilio-token\n",
     }

@@ -342,7 +342,7 @@ def enqueued(monkeypatch):
     calls: list[int] = []
     monkeypatch.setattr(
         "messaging.inbound.messages_enqueue",
-        lambda *, message_ids: calls.extend(message_ids),
+        lambda *, message_ids, priority: calls.extend(message_ids),
     )
     return calls
 

@@ -1,14 +1,17 @@
 """The API schema: every operation documents the one error shape and its statuses.
 
 Its own module: drf-spectacular's AutoSchema imports DRF's views, which read
-the throttle classes from portal.api, so portal.api cannot import it.
+the authentication and throttle classes from the settings, so those modules
+cannot import it.
 """
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
-from portal.api import IDEMPOTENCY_HEADER, ErrorOutputSerializer
+from portal.api.errors import ErrorOutputSerializer
+from portal.api.idempotency import IDEMPOTENCY_HEADER
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     IDEMPOTENCY_HEADER,
@@ -50,3 +53,15 @@ class PortalAutoSchema(AutoSchema):
                     direction=direction,
                 )
         return responses
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "portal.api.auth.ApiTokenAuthentication"
+    name = "apiToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "Authorization: Bearer <key> (create with manage.py create_token).",
+        }

@@ -1,7 +1,7 @@
 """The API's rate limit per token.
 
 Its own module: DRF's views read the throttle classes when they are imported,
-so this must not import them (portal.api does).
+so this must not import them (portal/api/schema.py does).
 """
 
 from django.conf import settings

@@ -7,7 +7,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerView,
 )
 
-from portal import api_views
+from portal.api import views
 
 app_name = "api"
 
@@ -29,14 +29,14 @@ RESOURCES = {
 }
 
 urlpatterns = [
-    path("", api_views.ApiRootApi.as_view(api_root_dict=RESOURCES), name="root"),
+    path("", views.ApiRootApi.as_view(api_root_dict=RESOURCES), name="root"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
-    path("account/", api_views.AccountApi.as_view(), name="account"),
-    path("account/credit/", api_views.CreditEntryListApi.as_view(), name="credit-list"),
+    path("account/", views.AccountApi.as_view(), name="account"),
+    path("account/credit/", views.CreditEntryListApi.as_view(), name="credit-list"),
     path("", include("messaging.api.urls")),
     path("", include("campaigns.api.urls")),
     # Last: any other URL under /api/v1/ answers a JSON 404, not the portal's login page.
-    re_path(r"", api_views.not_found),
+    re_path(r"", views.not_found),
 ]

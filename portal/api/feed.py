@@ -9,7 +9,7 @@ transaction still open on the database (PostgreSQL), and in any case
 API_FEED_SAFETY_SECONDS ago. A row still being written is younger than the
 horizon, so it comes on a later page, after the cursor. On PostgreSQL a
 trigger keeps every UPDATE's updated_at no older than its transaction's
-start (portal.postgres.TOUCH_UPDATED_AT), whatever the code wrote."""
+start (portal/postgres.py), whatever the code wrote."""
 
 import base64
 import binascii
@@ -23,8 +23,8 @@ from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-from portal.api import NewestFirstCursorPagination, PageNumberPagination
-from portal.api_fields import MAX_ID
+from portal.api.fields import MAX_ID
+from portal.api.lists import NewestFirstCursorPagination, PageNumberPagination
 
 FEED_PARAMETER = "updated_after"
 FEED_HELP = (

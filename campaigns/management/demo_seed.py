@@ -1,43 +1,36 @@
-"""Demo data: the account `make run` shows, and whole campaigns run headless on the simulator."""
+"""The demo account `make run` shows (manage.py seed_demo): a campaign in every state.
+
+Used by management commands and tests only; the web and the workers never import it.
+"""
 
 import logging
-import tempfile
-import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from celery import Celery
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Sum
 from django.test.utils import override_settings
 
 from campaigns.fan_out import campaign_fan_out
 from campaigns.launch import campaign_launch
-from campaigns.leads import campaign_create, lead_checked_phone, lead_delete
+from campaigns.leads import lead_checked_phone, lead_delete
 from campaigns.models import Campaign, Lead, LeadList
-from campaigns.selectors import (
-    campaign_bucket_counts,
-    campaign_error_counts,
-    errors_by_title,
-)
 from campaigns.services import (
     campaign_cancel,
+    campaign_create,
     campaigns_close,
     campaigns_mark_in_progress,
 )
 from messaging.catalog import portal_error
 from messaging.dispatch import messages_send
 from messaging.models import Message, MessageEvent, Sender
-from messaging.providers.simulator import MAGIC_NUMBERS, sends_recorded
+from messaging.providers.simulator import MAGIC_NUMBERS
 from messaging.services import StatusUpdate, messages_apply_statuses
-from messaging.statuses import FINAL, Bucket, Status
-from portal.models import Account, CreditEntry, Membership
+from messaging.statuses import Status
+from portal.models import Account, Membership
 
 Build = Callable[[Campaign, AbstractBaseUser], None]  # takes a demo campaign on
 
@@ -46,20 +39,6 @@ DEMO_FIRST_NAMES = ["Ana", "Ben", "Chloe", "David", "Esther", "Felix", "Grace", 
 DEMO_BODY = "Hi {first_name}, a word from Demo Church: see you on Sunday! Reply STOP to opt out."
 DEMO_THROUGHPUT = 50  # messages per second: a toll-free number's pace
 UNREAD_BROKER = "memory://localhost/"  # with a host: kombu warns about URLs without one
-# A headless run measures the pipeline, not a carrier's limit: the simulator takes
-# anything, so its sender allows the most a PositiveSmallIntegerField holds.
-RUN_THROUGHPUT = 32_000
-RUN_BODY = "Hi {first_name}, see you Sunday! Reply STOP to opt out."
-# The buckets a campaign's messages fall in (inbound texts and deleted leads are
-# not messages of the campaign): they add up to the campaign's messages.
-MESSAGE_BUCKETS = [
-    Bucket.IN_QUEUE,
-    Bucket.OUTBOX,
-    Bucket.SENT,
-    Bucket.ERROR,
-    Bucket.UNKNOWN,
-    Bucket.CANCELED,
-]
 
 
 def demo_seed() -> Account:
@@ -181,6 +160,26 @@ def _tasks_left_queued() -> Iterator[None]:
             app.set_current()
 
 
+@contextmanager
+def tasks_in_process() -> Iterator[None]:
+    """Run Celery tasks eagerly, in this process, for the duration: no broker, no worker."""
+    from portal.celery import app
+
+    saved = {
+        key: app.conf[key] for key in ("task_always_eager", "task_eager_propagates")
+    }
+    # Each task run eagerly logs its success at INFO: a run would print thousands.
+    trace = logging.getLogger("celery.app.trace")
+    level = trace.level
+    app.conf.update(task_always_eager=True, task_eager_propagates=True)
+    trace.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        app.conf.update(saved)
+        trace.setLevel(level)
+
+
 def _send(campaign: Campaign, *, receipts: bool, count: int | None = None) -> None:
     """Send `count` of the campaign's queued messages (all by default), newest first.
 
@@ -193,7 +192,7 @@ def _send(campaign: Campaign, *, receipts: bool, count: int | None = None) -> No
         .order_by("-pk")
         .values_list("pk", flat=True)[:count]
     )
-    tasks = _tasks_in_process() if receipts else _tasks_left_queued()
+    tasks = tasks_in_process() if receipts else _tasks_left_queued()
     with tasks, override_settings(SIMULATOR_RECEIPT_DELAY=0):
         messages_send(message_ids=ids)
 
@@ -278,135 +277,3 @@ DEMO_CAMPAIGNS: list[tuple[str, list[str], Build]] = [
     ("Easter egg hunt", ["Youth group"], _processing),
     ("Harvest festival invitation", ["Members"], _draft),
 ]
-
-
-@dataclass(frozen=True)
-class DemoReport:
-    """What became of a headless campaign: the numbers `manage.py demo` prints."""
-
-    campaign_id: int
-    leads: int
-    buckets: dict[str, int]
-    errors: dict[str, int]
-    charged: int
-    seconds: float
-    duplicates_sent: int
-    lost: int
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-@transaction.atomic
-def demo_campaign_create(*, leads: int, throughput: int = RUN_THROUGHPUT) -> Campaign:
-    """A throwaway account with a simulated sender, `leads` leads in a list and a draft.
-
-    The account has no members, so no one's dashboard shows it; its credit
-    covers every lead twice over (the opt-out confirmations are charged too).
-    """
-    stamp = uuid.uuid4().hex[:12]
-    account = Account.objects.create(
-        name=f"Headless run {stamp}",
-        slug=f"run-{stamp}",
-        credit_balance=2 * leads + 100,
-    )
-    sender = Sender.objects.create(
-        account=account,
-        provider="simulator",
-        phone_number="+15550100001",
-        name="Simulated number",
-        throughput_per_second=throughput,
-    )
-    lead_list = LeadList.objects.create(account=account, name="Everyone")
-    # +1 212 200-0000 onwards: valid New York numbers, none of them magic.
-    phones = (f"+1212{2_000_000 + n}" for n in range(leads))
-    created = Lead.objects.bulk_create(
-        Lead(
-            account=account,
-            phone=phone,
-            checked_phone=lead_checked_phone(phone),  # as an import writes them
-            first_name=DEMO_FIRST_NAMES[n % len(DEMO_FIRST_NAMES)],
-            last_name=f"Lead {n}",
-        )
-        for n, phone in enumerate(phones)
-    )
-    Lead.lists.through.objects.bulk_create(
-        Lead.lists.through(lead_id=lead.pk, leadlist_id=lead_list.pk)
-        for lead in created
-    )
-    campaign = Campaign.objects.create(
-        account=account, name=f"Headless run of {leads}", sender=sender, body=RUN_BODY
-    )
-    campaign.lists.add(lead_list)
-    return campaign
-
-
-@contextmanager
-def _tasks_in_process() -> Iterator[None]:
-    """Run Celery tasks eagerly, in this process, for the duration: no broker, no worker."""
-    from portal.celery import app
-
-    saved = {
-        key: app.conf[key] for key in ("task_always_eager", "task_eager_propagates")
-    }
-    # Each task run eagerly logs its success at INFO: a run would print thousands.
-    trace = logging.getLogger("celery.app.trace")
-    level = trace.level
-    app.conf.update(task_always_eager=True, task_eager_propagates=True)
-    trace.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        app.conf.update(saved)
-        trace.setLevel(level)
-
-
-def demo_campaign_run(*, leads: int, seed: int = 0) -> DemoReport:
-    """Run a campaign of `leads` leads on the simulator through the real tasks, headless.
-
-    The tasks run eagerly and the simulator answers at once, so when the launch
-    returns every message has been sent and its receipts applied: each is final
-    or in the outbox (a receipt that never comes), else the report counts it lost.
-    """
-    from campaigns.tasks import refresh_campaign_states_task
-
-    with tempfile.TemporaryDirectory() as scratch:
-        send_log = Path(scratch) / "sends.log"
-        simulator = override_settings(
-            SIMULATOR_RECEIPT_DELAY=0,
-            SIMULATOR_SEED=seed,
-            SIMULATOR_SEND_LOG=str(send_log),
-        )
-        with _tasks_in_process(), simulator:
-            campaign = demo_campaign_create(leads=leads)
-            started = time.monotonic()
-            campaign_launch(campaign_id=campaign.pk, launched_by=None)
-            refresh_campaign_states_task.delay()
-            seconds = time.monotonic() - started
-        return demo_report(campaign_id=campaign.pk, send_log=send_log, seconds=seconds)
-
-
-def demo_report(*, campaign_id: int, send_log: Path, seconds: float) -> DemoReport:
-    """Count a campaign's outcome; duplicates come from the simulator's own send log."""
-    campaign = Campaign.objects.get(pk=campaign_id)
-    counts = campaign_bucket_counts(campaign_ids=[campaign_id])[campaign_id]
-    errors = errors_by_title(
-        campaign_error_counts(campaign_ids=[campaign_id]).get(campaign_id, [])
-    )
-    charged = CreditEntry.objects.filter(
-        account_id=campaign.account_id,
-        reason__in=[CreditEntry.Reason.CHARGE, CreditEntry.Reason.REFUND],
-    ).aggregate(spent=Sum("delta"))["spent"]
-    messages = Message.objects.filter(campaign_id=campaign_id, superseded=False)
-    uuids = {str(u) for u in messages.values_list("uuid", flat=True)}
-    sends = sends_recorded(send_log)
-    return DemoReport(
-        campaign_id=campaign_id,
-        leads=Lead.objects.filter(lists__campaigns=campaign_id).count(),
-        buckets={bucket.label: counts[bucket] for bucket in MESSAGE_BUCKETS},
-        errors={error["title"]: error["count"] for error in errors},
-        charged=-(charged or 0),
-        seconds=round(seconds, 2),
-        duplicates_sent=sum(1 for u, n in sends.items() if u in uuids and n > 1),
-        lost=messages.exclude(status__in=FINAL | {Status.SENT}).count(),
-    )

@@ -7,6 +7,8 @@ again here with the step in their key, and the count rows rebuilt from the
 messages, in the migration's transaction, so no write falls in between.
 """
 
+import importlib
+
 from django.db import migrations, models
 
 KEY = "account_id, campaign_id, day, step, status, error_id"
@@ -111,12 +113,36 @@ def install_triggers(apps, schema_editor) -> None:
         schema_editor.execute(sql)
 
 
+def restore_previous_triggers(apps, schema_editor) -> None:
+    """Undone: the 0004 triggers, keyed without the step, and their count rows."""
+    counts = importlib.import_module("messaging.migrations.0004_messagecount")
+    if schema_editor.connection.vendor == "postgresql":
+        function = counts.POSTGRES_FORWARD[0].replace(
+            "CREATE FUNCTION", "CREATE OR REPLACE FUNCTION"
+        )
+        statements = [function, "DELETE FROM messaging_messagecount"]
+        statements.append(counts._backfill(counts.POSTGRES_DAY))
+    else:
+        statements = [
+            *(
+                f"DROP TRIGGER IF EXISTS messaging_message_count_{op}"
+                for op in ("insert", "update", "delete")
+            ),
+            *counts.SQLITE_FORWARD,
+            "DELETE FROM messaging_messagecount",
+            counts._backfill(counts.SQLITE_DAY.format(row="")),
+        ]
+    for sql in statements:
+        schema_editor.execute(sql)
+
+
 class Migration(migrations.Migration):
     dependencies = [
-        ("messaging", "0011_optout_verbose_name"),
+        ("messaging", "0012_quiet_hours_throughput"),
     ]
 
     operations = [
+        migrations.RunPython(migrations.RunPython.noop, restore_previous_triggers),
         migrations.AddField(
             model_name="message",
             name="step",
@@ -148,6 +174,6 @@ class Migration(migrations.Migration):
                 name="msg_one_current_per_lead_step",
             ),
         ),
-        # Forward only: the key with the step stays on the way back, harmlessly.
+        # Undone by the first operation, once the step columns are gone.
         migrations.RunPython(install_triggers, migrations.RunPython.noop),
     ]

@@ -1,14 +1,26 @@
-"""API views over portal data: the account and its credit."""
+"""API views over portal data (the account and its credit), and every API view's account scope."""
 
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics, permissions, routers, serializers
+from rest_framework import exceptions, generics, permissions, routers, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.api import AccountScopedMixin
-from portal.models import CreditEntry
+from portal.api.auth import request_account
+from portal.models import Account, CreditEntry
+from portal.selectors import credit_entry_list_for_api
+
+
+class AccountScopedMixin:
+    """Views whose every queryset is filtered to the request's account."""
+
+    @property
+    def account(self) -> Account:
+        account = request_account(self.request)
+        if account is None:  # HasAccount already refused such requests
+            raise exceptions.NotAuthenticated()
+        return account
 
 
 class AccountOutputSerializer(serializers.Serializer):
@@ -48,9 +60,7 @@ class CreditEntryListApi(AccountScopedMixin, generics.ListAPIView):
     search_fields = ["note"]
 
     def get_queryset(self):
-        return CreditEntry.objects.filter(account=self.account).order_by(
-            "-created_at", "-pk"
-        )
+        return credit_entry_list_for_api(account_id=self.account.pk)
 
 
 @csrf_exempt  # answers every method alike; it changes nothing

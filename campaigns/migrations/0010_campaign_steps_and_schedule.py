@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0008_inbox_lead_proxy'),
+        ('campaigns', '0009_lead_time_zone'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

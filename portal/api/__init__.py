@@ -1,0 +1,1 @@
+"""The REST API's plumbing shared by the apps' API views, and the portal's own."""

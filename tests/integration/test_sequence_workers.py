@@ -9,8 +9,8 @@ import pytest
 from django.db.models import F
 from django.utils import timezone
 
-from campaigns.demo import demo_campaign_create
 from campaigns.launch import campaign_launch
+from campaigns.management.demo_run import demo_campaign_create
 from campaigns.models import CampaignStep
 from campaigns.steps import campaigns_send_due_steps, campaigns_with_steps_to_come
 from messaging.dispatch import STUCK_AFTER, messages_release_stuck, messages_requeue_due

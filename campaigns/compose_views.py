@@ -8,9 +8,11 @@ from django.views.decorators.http import require_POST
 
 from campaigns.composer import campaign_compose_check, campaign_test_send
 from campaigns.forms import CampaignForm
-from campaigns.launch import STANDARD_FIELDS, LaunchPreview
+from campaigns.launch import STANDARD_FIELDS, LaunchPreview, LaunchRefused
 from campaigns.models import Campaign
+from campaigns.schedule import campaign_schedule, campaign_unschedule, scheduled_label
 from campaigns.selectors import campaign_bucket_counts
+from campaigns.sequence_forms import MOVE_UP, REMOVE
 from campaigns.services import (
     CampaignNotCancelable,
     CampaignNotDraft,
@@ -26,6 +28,9 @@ from messaging.statuses import Bucket
 from portal.models import Account
 from portal.services import InsufficientCredit
 from portal.sites import admin_page_context, request_account_ids
+
+# Buttons that only redraw the page with what is typed: nothing is saved.
+PAGE_ONLY = {"_preview", MOVE_UP, REMOVE}
 
 
 def _compose_form(request: HttpRequest, campaign: Campaign | None) -> CampaignForm:
@@ -63,7 +68,43 @@ def _compose_check(
         field_defaults=data.get("field_defaults") or {},
         list_ids=[getattr(x, "pk", x) for x in data.get("lists") or []],
         sender=sender,
+        later_bodies=[step["body"] for step in data.get("steps") or []],
     )
+
+
+def _compose_schedule(request: HttpRequest, form: CampaignForm, campaign) -> None:
+    """Schedule the saved draft at the form's time (or unschedule it); say how it went."""
+    at = form.cleaned_data.get("scheduled_at")
+    if at is None:
+        unscheduled = campaign_unschedule(campaign_id=campaign.pk, actor=request.user)
+        messages.success(
+            request,
+            "Draft saved and unscheduled: launch it from its page when it is ready."
+            if unscheduled
+            else "Draft saved. Check it and launch it when it is ready.",
+        )
+        return
+    try:
+        campaign = campaign_schedule(
+            campaign_id=campaign.pk,
+            at=at,
+            actor=request.user,
+            confirm_warnings=form.cleaned_data.get("confirm_warnings", False),
+        )
+    except LaunchRefused as refused:
+        campaign_unschedule(campaign_id=campaign.pk, actor=request.user)
+        messages.error(
+            request,
+            "Draft saved, but not scheduled: "
+            + " ".join(refused.problems or refused.warnings)
+            + ("" if refused.problems else " Tick the box to launch anyway."),
+        )
+    else:
+        messages.success(
+            request,
+            f"Draft saved. {scheduled_label(campaign)}: it launches by itself then, "
+            "and you can edit or unschedule it until then.",
+        )
 
 
 def _compose_test(request: HttpRequest, form: CampaignForm, campaign) -> dict:
@@ -110,7 +151,7 @@ def campaign_compose(
         valid = form.is_valid()
         if "_test" in request.POST:
             test = _compose_test(request, form, campaign)
-        elif "_preview" not in request.POST and valid:
+        elif not PAGE_ONLY.intersection(request.POST) and valid:
             data = form.campaign_data()
             try:
                 if campaign is None:
@@ -127,9 +168,7 @@ def campaign_compose(
                     "The campaign was launched meanwhile: it can no longer change.",
                 )
             else:
-                messages.success(
-                    request, "Draft saved. Check it and launch it when it is ready."
-                )
+                _compose_schedule(request, form, campaign)
                 return HttpResponseRedirect(
                     reverse(
                         f"{model_admin.admin_site.name}:campaigns_campaign_change",
@@ -197,6 +236,7 @@ def campaign_cancel_confirm(
         title=f"Cancel {campaign.name}?",
         campaign=campaign,
         queued=counts.get(Bucket.IN_QUEUE, 0),
+        later_steps=campaign.steps.count(),
         settled=sum(
             n
             for key, n in counts.items()

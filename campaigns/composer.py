@@ -28,6 +28,7 @@ def campaign_compose_check(
     field_defaults: dict[str, str],
     list_ids: list[int],
     sender: Sender | None,
+    later_bodies: list[str] = (),
 ) -> LaunchPreview:
     """The launch check on what is typed, before it is saved (the composer's live panel).
 
@@ -41,6 +42,7 @@ def campaign_compose_check(
         leads=leads,
         has_sender=sender is not None,
         has_lists=bool(list_ids),
+        later_bodies=later_bodies,
     )
     if sender is not None and preview.leads:
         preview.finish = campaign_finish_estimate(

@@ -2,8 +2,9 @@
 
 import string
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.db import connection, transaction
 from django.db.models import Exists, Field, OuterRef, QuerySet
@@ -116,13 +117,16 @@ class MessageRows:
         "recipient_zone",
     )
 
-    def __init__(self, campaign: Campaign, now: datetime) -> None:
-        self.renderer = BodyRenderer(campaign.body, campaign.field_defaults)
+    def __init__(
+        self, campaign: Campaign, now: datetime, *, step: int = 1, body: str = ""
+    ) -> None:
+        self.renderer = BodyRenderer(body or campaign.body, campaign.field_defaults)
         shared = {
             "created_at": now,
             "updated_at": now,
             "account_id": campaign.account_id,
             "campaign_id": campaign.pk,
+            "step": step,
             "sender_id": campaign.sender_id,
             "provider": campaign.sender.provider,
             "expires_at": message_validity_end(
@@ -191,26 +195,20 @@ class MessageRows:
             )
 
 
-def _has_message(campaign_id: int, *, after: int = 0) -> Exists:
+def has_step_message(campaign_id: int, step: int, *, after: int = 0) -> Exists:
+    """Whether the outer lead has a message (any attempt) of the campaign's step."""
     return Exists(
         Message.objects.filter(
-            campaign_id=campaign_id, lead=OuterRef("pk"), lead_id__gt=after
+            campaign_id=campaign_id, lead=OuterRef("pk"), step=step, lead_id__gt=after
         )
     )
 
 
-def _leads_to_fan_out(campaign: Campaign, *, after: int) -> QuerySet[Lead]:
-    """The campaign's live leads after `after` that have no message in it yet, in id order."""
-    opted_out = OptOut.objects.filter(
-        account_id=campaign.account_id, phone=OuterRef("phone")
-    )
+def lead_rows(leads: QuerySet[Lead], *, account_id: int) -> QuerySet:
+    """The live leads as MessageRows reads them, in id order."""
+    opted_out = OptOut.objects.filter(account_id=account_id, phone=OuterRef("phone"))
     return (
-        campaign_target_leads(campaign.pk, after=after)
-        .filter(
-            ~_has_message(campaign.pk, after=after),
-            pk__gt=after,
-            deleted_at__isnull=True,
-        )
+        leads.filter(deleted_at__isnull=True)
         .annotate(opted_out=Exists(opted_out))
         .order_by("pk")
         .values_list(
@@ -224,6 +222,16 @@ def _leads_to_fan_out(campaign: Campaign, *, after: int) -> QuerySet[Lead]:
             "opted_out",
             "time_zone",
         )
+    )
+
+
+def leads_to_fan_out(campaign: Campaign, *, after: int) -> QuerySet:
+    """The campaign's live leads after `after` that have no first message yet, in id order."""
+    return lead_rows(
+        campaign_target_leads(campaign.pk, after=after).filter(
+            ~has_step_message(campaign.pk, 1, after=after), pk__gt=after
+        ),
+        account_id=campaign.account_id,
     )
 
 
@@ -257,39 +265,35 @@ def _messages_bulk_create(fields: list[Field], rows: Iterable[tuple]) -> None:
     )
 
 
-def campaign_fan_out(*, campaign_id: int) -> int:
-    """Create one message per lead of the campaign; rejected ones carry their reason.
+def messages_fan_out(
+    campaign: Campaign,
+    *,
+    messages: MessageRows,
+    leads_after: Callable[[int], QuerySet],
+    claim: Callable[[], bool],
+    step: int = 1,
+) -> int:
+    """Write a message per lead that `leads_after(after=)` yields, a batch per transaction.
 
-    A batch of leads per transaction: a crash keeps the batches written, and a
-    re-run (or a second worker) takes only the leads still without a message,
-    so the fan-out is idempotent and resumable. Only one batch of leads is in
-    memory at a time, and its rows stream to the writer. Each batch's queued
-    messages are handed to the dispatch queue as it commits; returns how many.
+    `claim` runs first in each batch's transaction: it locks the campaign's
+    row and says whether to go on. The lock makes two runs take turns, each
+    seeing the other's messages, and a cancel wait for the batch; so a crash
+    keeps the batches written and a re-run takes only the leads still without
+    a message. Only one batch of leads is in memory at a time, and its rows
+    stream to the writer. Each batch's queued messages are handed to the
+    dispatch queue as it commits; returns how many (0 once `claim` refuses).
     """
-    campaign = Campaign.objects.select_related("account", "sender").get(pk=campaign_id)
-    if not campaign.is_running():
-        return 0
-    now = timezone.now()
-    messages = MessageRows(campaign, now)
     write = (
         _messages_copy if connection.vendor == "postgresql" else _messages_bulk_create
     )
     after = count = 0
     while True:
         with transaction.atomic():
-            # The campaign's row lock makes two runs of one fan-out take turns,
-            # each seeing the other's messages, and a cancel wait for the batch.
-            # Its updated_at shows the sweep that the fan-out is moving. A run
-            # the sweep published again may come after the first one ended: it
-            # must not add leads that joined since.
-            running = Campaign.objects.filter(
-                pk=campaign_id, state__in=Campaign.RUNNING, fanned_out_at__isnull=True
-            ).update(updated_at=timezone.now())
-            if not running:
-                return 0
-            leads = list(_leads_to_fan_out(campaign, after=after)[:FANOUT_BATCH_SIZE])
+            if not claim():
+                return 0  # canceled meanwhile: nothing more goes out
+            leads = list(leads_after(after=after)[:FANOUT_BATCH_SIZE])
             if not leads:
-                break
+                return count
             messages.stamp(timezone.now())
             write(messages.fields, messages.rows(leads))
             # Sending starts as each batch commits, not after the last one. A
@@ -299,20 +303,51 @@ def campaign_fan_out(*, campaign_id: int) -> int:
             # The status is checked here, not in the WHERE: with statistics
             # taken when little was queued, PostgreSQL would read the queued
             # messages' index whole for each batch (msg_queued_expires) rather
-            # than the batch's range of msg_unique_lead_attempt.
+            # than the batch's range of msg_unique_lead_step_attempt.
             queued = [
                 pk
                 for pk, status in Message.objects.filter(
-                    campaign_id=campaign_id,
+                    campaign_id=campaign.pk,
                     lead_id__gt=after,
                     lead_id__lte=leads[-1][0],
+                    step=step,
                 ).values_list("pk", "status")
                 if status == Status.QUEUED
             ]
             messages_enqueue(message_ids=queued)
             count += len(queued)
         after = leads[-1][0]
-    Campaign.objects.filter(pk=campaign_id).update(fanned_out_at=now, updated_at=now)
+
+
+def campaign_fan_out(*, campaign_id: int) -> int:
+    """Create one first message per lead of the campaign; rejected ones carry their reason.
+
+    Idempotent and resumable (messages_fan_out); returns the queued messages.
+    """
+    campaign = Campaign.objects.select_related("account", "sender").get(pk=campaign_id)
+    if not campaign.is_running():
+        return 0
+    now = timezone.now()
+
+    def claim() -> bool:
+        # Its updated_at shows the sweep that the fan-out is moving. A run
+        # the sweep published again may come after the first one ended: it
+        # must not add leads that joined since.
+        return bool(
+            Campaign.objects.filter(
+                pk=campaign_id, state__in=Campaign.RUNNING, fanned_out_at__isnull=True
+            ).update(updated_at=timezone.now())
+        )
+
+    count = messages_fan_out(
+        campaign,
+        messages=MessageRows(campaign, now),
+        leads_after=partial(leads_to_fan_out, campaign),
+        claim=claim,
+    )
+    Campaign.objects.filter(
+        pk=campaign_id, state__in=Campaign.RUNNING, fanned_out_at__isnull=True
+    ).update(fanned_out_at=now, updated_at=now)
     return count
 
 

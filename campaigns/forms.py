@@ -3,7 +3,8 @@
 from django import forms
 from django.db.models import Count, QuerySet
 
-from campaigns.models import Campaign, Lead, LeadList
+from campaigns.models import Campaign, CampaignStep, Lead, LeadList
+from campaigns.sequence_forms import ScheduleField, StepsField, step_rows
 from messaging.models import Sender
 from portal.forms import AccountScopedForm, form_phone_to_e164
 from portal.models import Account, time_zone_names
@@ -105,6 +106,36 @@ class CampaignForm(AccountScopedForm):
         label="Defaults for missing fields",
         help_text='One per line, used when a lead lacks the field: "first_name = friend".',
     )
+    steps = StepsField(label="Later steps")
+    stop_on_reply = forms.BooleanField(
+        required=False, label="the lead replies", initial=True, label_suffix=""
+    )
+    stop_on_opt_out = forms.BooleanField(
+        required=False, label="the lead opts out", initial=True, label_suffix=""
+    )
+    stop_on_permanent_error = forms.BooleanField(
+        required=False,
+        label="a text to the lead hits a permanent error (such as a landline)",
+        initial=True,
+        label_suffix="",
+    )
+    include_new_leads = forms.BooleanField(
+        required=False,
+        label="Also send to new leads of these lists",
+        help_text="Leads who join the lists after the launch get the sequence too, "
+        "until the campaign is done. Without it they are not texted.",
+        label_suffix="",
+    )
+    scheduled_at = ScheduleField(
+        label="Launch at",
+        help_text="Blank: you launch it from its page. A time: it launches by "
+        "itself then, and stays a draft you can edit or unschedule until then.",
+    )
+    confirm_warnings = forms.BooleanField(
+        required=False,
+        label="I have read the launch check's warnings; launch at that time anyway",
+        label_suffix="",
+    )
     validity_hours = forms.IntegerField(
         required=False,
         min_value=1,
@@ -133,8 +164,19 @@ class CampaignForm(AccountScopedForm):
                 "body": campaign.body,
                 "field_defaults": campaign.field_defaults,
                 "validity_hours": campaign.validity_hours,
+                "steps": step_rows(campaign),
+                "stop_on_reply": campaign.stop_on_reply,
+                "stop_on_opt_out": campaign.stop_on_opt_out,
+                "stop_on_permanent_error": campaign.stop_on_permanent_error,
+                "include_new_leads": campaign.include_new_leads,
+                "scheduled_at": campaign.scheduled_at,
+                # Its warnings were confirmed when it was scheduled.
+                "confirm_warnings": campaign.scheduled_at is not None,
             }
         super().__init__(data, initial=initial, accounts=accounts)
+        zone = self.zone(campaign, data)
+        self.fields["steps"].zone = self.fields["scheduled_at"].zone = zone
+        self.time_zone = zone
         account_ids = [a.pk for a in accounts]
         self.fields["sender"].queryset = (
             Sender.objects.filter(account__in=account_ids, is_active=True)
@@ -155,6 +197,37 @@ class CampaignForm(AccountScopedForm):
         self.fields["sender"].label_from_instance = lambda sender: (
             f"{sender.name} ({sender.phone_number})" if sender.name else str(sender)
         ) + self.whose(sender)
+
+    def zone(self, campaign: Campaign | None, data) -> str:
+        """The account's time zone, in which times are typed and shown."""
+        if campaign is not None:
+            return campaign.account.time_zone
+        account = self.single_account
+        if account is None and data is not None:
+            chosen = str(data.get("account", ""))
+            account = next(
+                (a for a in self.fields["account"].queryset if str(a.pk) == chosen),
+                None,
+            )
+        return account.time_zone if account else "UTC"
+
+    unit_choices = CampaignStep.Unit.choices
+
+    def step_rows(self) -> list[dict]:
+        """The later steps to draw, as typed (or saved), and a blank one to add a step."""
+        rows = list(self["steps"].value() or [])
+        if not self.fields["steps"].disabled:
+            rows.append({"body": "", "delay": "1", "unit": "days", "send_at": ""})
+        return [
+            {**row, "number": number, "index": number - 2}
+            for number, row in enumerate(rows, start=2)
+        ]
+
+    def stop_fields(self) -> list[forms.BoundField]:
+        return [
+            self[name]
+            for name in ("stop_on_reply", "stop_on_opt_out", "stop_on_permanent_error")
+        ]
 
     def clean(self) -> dict:
         data = super().clean()
@@ -180,6 +253,11 @@ class CampaignForm(AccountScopedForm):
             "body": data["body"],
             "field_defaults": data["field_defaults"],
             "validity_hours": data["validity_hours"],
+            "steps": data["steps"],
+            "stop_on_reply": data["stop_on_reply"],
+            "stop_on_opt_out": data["stop_on_opt_out"],
+            "stop_on_permanent_error": data["stop_on_permanent_error"],
+            "include_new_leads": data["include_new_leads"],
         }
 
 

@@ -1,6 +1,7 @@
 """Launch: check a campaign, say what is wrong in words, then hand it to the fan-out."""
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -10,16 +11,15 @@ from django.utils import timezone
 
 from campaigns.fan_out import (
     FANOUT_BATCH_SIZE,
-    BodyRenderer,
     campaign_target_leads,
     lead_reject_reason,
 )
 from campaigns.hooks import campaign_states_emit
 from campaigns.models import Campaign, Lead, full_name
 from campaigns.projection import campaign_finish_estimate
+from campaigns.step_check import StepTally
 from messaging.models import OptOut
 from messaging.optouts import HELP_WORDS, OPT_IN_WORDS, OPT_OUT_WORDS
-from messaging.outbound import MAX_BODY_CHARS
 from messaging.segments import NOT_GSM7, segment_count
 from portal.audit import audit_record
 from portal.models import Account
@@ -50,7 +50,6 @@ FREE = re.compile(r"\bfree\b", re.IGNORECASE)
 OPT_OUT_WORDING = re.compile(r"\b(stop|unsubscribe|opt[- ]?out)\b", re.IGNORECASE)
 SHOUTED = re.compile(r"\b[A-Z]{3,}\b")
 SHOUTED_WORDS = 3  # three shouted words read as a shouted message to spam filters
-MISSING_LEADS_SHOWN = 5
 # Said by the portal and the API when the launch committed but its fan-out
 # could not be published (see campaign_launch).
 QUEUE_DOWN_AFTER_LAUNCH = (
@@ -97,6 +96,8 @@ class LaunchPreview:
     characters: int = 0
     segments_per_message: int = 0
     not_gsm7: list[str] = field(default_factory=list)
+    # Segments per step of a sequence (step 1 first), every texted lead counted.
+    step_segments: list[int] = field(default_factory=list)
     # How long sending takes and when it ends (campaigns/projection.py).
     finish: str = ""
 
@@ -106,8 +107,13 @@ def lead_label(*, first_name: str, last_name: str, phone: str) -> str:
     return f"{name} ({phone})" if name else phone
 
 
-def content_warnings(*, body: str, us_numbers: bool) -> list[str]:
-    """What in the text makes carriers filter it or people complain, in words."""
+def content_warnings(
+    *, body: str, us_numbers: bool, first_text: bool = True
+) -> list[str]:
+    """What in the text makes carriers filter it or people complain, in words.
+
+    How to opt out is asked of the first text of a sequence only (CTIA).
+    """
     warnings = []
     if SHORTENER.search(body):
         warnings.append(
@@ -136,7 +142,7 @@ def content_warnings(*, body: str, us_numbers: bool) -> list[str]:
             "The message mentions a topic US carriers prohibit (gambling, sex, hate, "
             "alcohol, firearms or tobacco); such messages are usually blocked."
         )
-    if body.strip() and not OPT_OUT_WORDING.search(body):
+    if first_text and body.strip() and not OPT_OUT_WORDING.search(body):
         warnings.append(
             'The message does not say how to opt out: add "Reply STOP to opt out."'
         )
@@ -151,38 +157,29 @@ def launch_check(
     leads: QuerySet[Lead],
     has_sender: bool,
     has_lists: bool = True,
+    later_bodies: Sequence[str] = (),
 ) -> LaunchPreview:
-    """Check a message for the given leads: problems, warnings, counts, cost and a sample.
+    """Check a message (and a sequence's later steps) for the given leads.
 
-    Reads the leads once (plain tuples, not model instances): every lead is
-    counted, either as sent or under the reason it will not be, so the totals
-    add up even while the message has problems.
+    Problems, warnings, counts, cost and a sample. Reads the leads once (plain
+    tuples, not model instances): every lead is counted, either as sent or
+    under the reason it will not be, so the totals add up even while the
+    message has problems. The cost counts every step for every texted lead:
+    the most a sequence can take, as stop rules only ever send less.
     """
     preview = LaunchPreview(credit_balance=account.credit_balance)
     if not has_sender:
         preview.problems.append("Choose a sender: the campaign has none.")
-    if not body.strip():
-        preview.problems.append("Write the message: the body is empty.")
-    elif len(body) > MAX_BODY_CHARS:
-        preview.problems.append(
-            f"The message is {len(body)} characters; providers accept at most "
-            f"{MAX_BODY_CHARS}."
-        )
-    try:
-        renderer = BodyRenderer(body, field_defaults)
-    except ValueError:
-        renderer = None
-        preview.problems.append(
-            "The message has an unmatched { or }: write {{ or }} for a brace."
-        )
+    steps = [
+        StepTally(number=number, body=text, field_defaults=field_defaults)
+        for number, text in enumerate([body, *later_bodies], start=1)
+    ]
+    first = steps[0]
     known = STANDARD_FIELDS | set(field_defaults)
-    missing: list[str] = []
     custom_seen: set[str] = set()
     skipped: dict[str, list[str]] = {reason: [] for reason in SKIP_REASONS}
     skipped_counts = dict.fromkeys(SKIP_REASONS, 0)
     us_numbers = False
-    # Without merge fields every message is the body: count its segments once.
-    fixed = None if renderer and renderer.fields else segment_count(body).segments
     opted_out = OptOut.objects.filter(account_id=account.pk, phone=OuterRef("phone"))
     rows = (
         leads.annotate(opted_out=Exists(opted_out))
@@ -198,9 +195,16 @@ def launch_check(
             "opted_out",
         )
     )
-    for phone, checked, first, last, custom, suppressed, deleted, out in rows.iterator(
-        chunk_size=FANOUT_BATCH_SIZE
-    ):
+    for (
+        phone,
+        checked,
+        first_name,
+        last,
+        custom,
+        suppressed,
+        deleted,
+        out,
+    ) in rows.iterator(chunk_size=FANOUT_BATCH_SIZE):
         preview.leads_in_lists += 1
         reason = "deleted" if deleted else None
         if reason is None:
@@ -212,25 +216,19 @@ def launch_check(
             skipped_counts[reason] += 1
             if len(skipped[reason]) < SKIPPED_NAMES_SHOWN:
                 skipped[reason].append(
-                    lead_label(first_name=first, last_name=last, phone=phone)
+                    lead_label(first_name=first_name, last_name=last, phone=phone)
                 )
             continue
-        rendered = renderer and renderer.render(
-            first_name=first, last_name=last, phone=phone, custom=custom
-        )
-        if rendered is None:
-            # Sent as written if launched anyway (the fan-out does the same).
-            missing.append(full_name(first, last) or phone)
-            rendered = body
-        elif not preview.sample_lead:
+        lead = {"first": first_name, "last": last, "phone": phone, "custom": custom}
+        rendered = first.add(**lead)
+        for step in steps[1:]:
+            step.add(**lead)
+        if rendered is not None and not preview.sample_lead:
             preview.sample = rendered
             preview.sample_lead = lead_label(
-                first_name=first, last_name=last, phone=phone
+                first_name=first_name, last_name=last, phone=phone
             )
         preview.leads += 1
-        preview.segments += (
-            fixed if fixed is not None else segment_count(rendered).segments
-        )
         us_numbers = us_numbers or phone.startswith("+1")
     preview.skipped = [
         {
@@ -250,24 +248,8 @@ def launch_check(
     preview.characters = len(text)
     preview.segments_per_message = counted.segments
     preview.not_gsm7 = sorted(set(NOT_GSM7.findall(text)))
-    unknown = (renderer.fields if renderer else set()) - known - custom_seen
-    if unknown:
-        preview.problems.append(
-            "Unknown fields in the message: "
-            + ", ".join(f"{{{f}}}" for f in sorted(unknown))
-            + ". Use first_name, last_name, name, phone or a field your leads have."
-        )
-    elif missing:
-        shown = ", ".join(missing[:MISSING_LEADS_SHOWN])
-        more = (
-            f" and {len(missing) - MISSING_LEADS_SHOWN} more"
-            if len(missing) > MISSING_LEADS_SHOWN
-            else ""
-        )
-        preview.problems.append(
-            f"{len(missing)} lead(s) lack a field the message uses ({shown}{more}): "
-            "fill it in or declare a default for it."
-        )
+    for step in steps:
+        preview.problems += step.problems + step.field_problems(known | custom_seen)
     if not has_lists:
         preview.problems.append("Choose the lists to send to: the campaign has none.")
     elif preview.leads_in_lists == 0:
@@ -276,6 +258,8 @@ def launch_check(
         preview.problems.append(
             "None of the leads of the lists can be texted: see why below."
         )
+    preview.step_segments = [step.segments for step in steps]
+    preview.segments = sum(preview.step_segments)
     preview.credit_needed = preview.segments
     if preview.segments > account.credit_balance:
         preview.problems.append(
@@ -283,6 +267,13 @@ def launch_check(
             f"account has {account.credit_balance}."
         )
     preview.warnings = content_warnings(body=body, us_numbers=us_numbers)
+    for step in steps[1:]:
+        preview.warnings += [
+            f"{step.label}{warning}"
+            for warning in content_warnings(
+                body=step.body, us_numbers=us_numbers, first_text=False
+            )
+        ]
     return preview
 
 
@@ -296,6 +287,7 @@ def campaign_preview(*, campaign_id: int) -> LaunchPreview:
         leads=campaign_target_leads(campaign.pk),
         has_sender=campaign.sender_id is not None,
         has_lists=campaign.lists.exists(),
+        later_bodies=[step.body for step in campaign.steps.all()],
     )
     if not campaign.can_launch():
         preview.problems.insert(

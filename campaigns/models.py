@@ -1,5 +1,7 @@
 """Leads, lists of leads, and campaigns (bulk sequences)."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -171,6 +173,32 @@ class Campaign(TimeStampedModel):
     done_at = models.DateTimeField(null=True, blank=True)
     canceled_at = models.DateTimeField(null=True, blank=True)
     paused_at = models.DateTimeField(null=True, blank=True)
+    # A draft with a launch time: the schedule sweep launches it then
+    # (campaigns/schedule.py). Until then it is a draft like any other.
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    scheduled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # Stop rules: a lead's later steps are not sent after any of these.
+    stop_on_reply = models.BooleanField(
+        default=True, help_text="Stop a lead's sequence when the lead replies."
+    )
+    stop_on_opt_out = models.BooleanField(
+        default=True, help_text="Stop a lead's sequence when the lead opts out."
+    )
+    stop_on_permanent_error = models.BooleanField(
+        default=True,
+        help_text="Stop a lead's sequence when a step hits a permanent error.",
+    )
+    include_new_leads = models.BooleanField(
+        default=False,
+        help_text="Also send to leads who join the lists after the launch, "
+        "until the campaign is done.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -287,6 +315,59 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.campaign}"
+
+
+class CampaignStep(models.Model):
+    """A follow-up text of a campaign: step 1 is the campaign's body, these are 2, 3, ...
+
+    Each step goes to the leads whose previous step was sent `delay` ago (or,
+    with `send_at`, at that time) and whose sequence no stop rule ended
+    (campaigns/steps.py).
+    """
+
+    class Unit(models.TextChoices):
+        MINUTES = "minutes", "minutes"
+        HOURS = "hours", "hours"
+        DAYS = "days", "days"
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="steps"
+    )
+    number = models.PositiveSmallIntegerField()
+    body = models.TextField(help_text="Lead fields in braces are filled in.")
+    delay = models.PositiveIntegerField(
+        default=1, help_text="How long after the previous step was sent."
+    )
+    delay_unit = models.CharField(max_length=7, choices=Unit.choices, default=Unit.DAYS)
+    send_at = models.DateTimeField(
+        null=True, blank=True, help_text="A fixed time instead of the delay."
+    )
+
+    class Meta:
+        ordering = ["campaign", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "number"], name="campaignstep_unique_number"
+            ),
+            models.CheckConstraint(
+                condition=Q(number__gte=2), name="campaignstep_after_first"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Step {self.number}"
+
+    @property
+    def delay_label(self) -> str:
+        """ "2 days after step 1 was sent" (a fixed time is shown by the page, in its zone)."""
+        unit = self.get_delay_unit_display()
+        if self.delay == 1:
+            unit = unit.rstrip("s")
+        return f"{self.delay} {unit} after step {self.number - 1} was sent"
+
+    @property
+    def delay_timedelta(self) -> timedelta:
+        return timedelta(**{self.delay_unit: self.delay})
 
 
 class LeadImport(Job):

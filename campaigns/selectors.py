@@ -67,6 +67,31 @@ def campaign_bucket_counts(*, campaign_ids: Iterable[int]) -> dict[int, dict[str
     return counts
 
 
+def campaign_step_counts(
+    *, campaign_ids: Iterable[int]
+) -> dict[int, dict[int, dict[str, int]]]:
+    """Count each sequence's current messages per step and bucket: one query on the count rows.
+
+    Only campaigns with messages of more than one step are in the answer.
+    """
+    pairs: dict[int, dict[int, list[tuple[str, int]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    rows = (
+        MessageCount.objects.filter(campaign_id__in=list(campaign_ids))
+        .values_list("campaign_id", "step", "status")
+        .annotate(n=Sum("count"))
+        .order_by()
+    )
+    for campaign_id, step, status, n in rows:
+        pairs[campaign_id][step].append((status, n))
+    return {
+        campaign_id: {step: rollup(steps[step]) for step in sorted(steps)}
+        for campaign_id, steps in pairs.items()
+        if len(steps) > 1
+    }
+
+
 def _deleted_leads_of(campaign: Campaign | None) -> QuerySet[Lead]:
     """The campaign's deleted leads: part of its request at launch, deleted since.
 
@@ -301,10 +326,12 @@ def lead_list_for_api(*, account_id: int, deleted: bool = False):
 
 
 def campaign_list_for_api(*, account_id: int):
-    """The account's campaigns with their lists prefetched, newest first."""
+    """The account's campaigns with their lists and steps prefetched, newest first."""
     return (
         Campaign.objects.filter(account_id=account_id)
-        .prefetch_related(Prefetch("lists", queryset=LeadList.objects.only("pk")))
+        .prefetch_related(
+            Prefetch("lists", queryset=LeadList.objects.only("pk")), "steps"
+        )
         .order_by("-created_at", "-pk")
     )
 

@@ -12,6 +12,7 @@ from django.utils.translation import ngettext
 
 from campaigns.hooks import campaign_states_emit
 from campaigns.models import Campaign, Lead
+from campaigns.steps import campaign_steps_replace, campaigns_with_steps_to_come
 from messaging.dispatch import messages_enqueue
 from messaging.models import ErrorCode, Message, MessageEvent
 from messaging.pauses import campaign_messages_hold
@@ -31,21 +32,36 @@ class CampaignNotCancelable(Exception):
 
 @transaction.atomic
 def campaign_create(
-    *, account_id: int, lists=(), actor: AbstractBaseUser | None = None, **data
+    *,
+    account_id: int,
+    lists=(),
+    steps=(),
+    actor: AbstractBaseUser | None = None,
+    **data,
 ) -> Campaign:
-    """Create a draft campaign."""
+    """Create a draft campaign; `steps` are its later steps (step 1 is the body)."""
     campaign = Campaign.objects.create(account_id=account_id, **data)
     if lists:
         campaign.lists.set(lists)
+    if steps:
+        campaign_steps_replace(campaign=campaign, steps=steps)
     audit_record(actor=actor, obj=campaign, message="Created", flag=ADDITION)
     return campaign
 
 
 @transaction.atomic
 def campaign_update(
-    *, campaign_id: int, lists=None, actor: AbstractBaseUser | None = None, **data
+    *,
+    campaign_id: int,
+    lists=None,
+    steps=None,
+    actor: AbstractBaseUser | None = None,
+    **data,
 ) -> Campaign:
-    """Change a campaign while it is a draft; raise CampaignNotDraft otherwise."""
+    """Change a campaign while it is a draft; raise CampaignNotDraft otherwise.
+
+    `steps`, when given, replace its later steps.
+    """
     campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
     if campaign.state != Campaign.State.DRAFT:
         raise CampaignNotDraft(campaign.state)
@@ -54,6 +70,8 @@ def campaign_update(
     campaign.save()
     if lists is not None:
         campaign.lists.set(lists)
+    if steps is not None:
+        campaign_steps_replace(campaign=campaign, steps=steps)
     audit_record(actor=actor, obj=campaign, message="Changed the draft")
     return campaign
 
@@ -70,8 +88,21 @@ def campaign_duplicate(
         name=f"Copy of {source.name}"[:200],
         sender_id=source.sender_id,
         body=source.body,
+        steps=[
+            {
+                "body": step.body,
+                "delay": step.delay,
+                "delay_unit": step.delay_unit,
+                "send_at": step.send_at,
+            }
+            for step in source.steps.all()
+        ],
         field_defaults=source.field_defaults,
         validity_hours=source.validity_hours,
+        stop_on_reply=source.stop_on_reply,
+        stop_on_opt_out=source.stop_on_opt_out,
+        stop_on_permanent_error=source.stop_on_permanent_error,
+        include_new_leads=source.include_new_leads,
     )
     audit_record(
         actor=actor, obj=copy, message=f"Duplicated from {source}", flag=ADDITION
@@ -90,6 +121,8 @@ def campaign_result(*, delivered: int, total: int) -> str:
 
 def campaigns_close(*, now: datetime | None = None) -> int:
     """Mark done the campaigns whose messages are all final, or silent past the close window.
+
+    A sequence also needs no lead left to get a later step.
 
     Reads the messages with one grouped query over the open campaigns; safe to
     run twice at once (the state guard in the UPDATE wins once).
@@ -116,6 +149,14 @@ def campaigns_close(*, now: datetime | None = None) -> int:
         if row["still_open"] == 0 or quiet:
             result = campaign_result(delivered=row["delivered"], total=row["total"])
             closing.setdefault(result, []).append(row["campaign"])
+    # A sequence stays open until its last step's window closes.
+    to_come = campaigns_with_steps_to_come(
+        [pk for ids in closing.values() for pk in ids]
+    )
+    closing = {
+        result: [pk for pk in ids if pk not in to_come]
+        for result, ids in closing.items()
+    }
     closed = 0
     with transaction.atomic():
         for result, ids in closing.items():
@@ -236,6 +277,7 @@ def campaign_resend_failed(*, campaign_id: int, actor) -> int:
             body=m.body,
             segments=m.segments,
             provider=m.provider,
+            step=m.step,
             attempt=m.attempt + 1,
             retry_of_id=m.pk,
             expires_at=expires_at,

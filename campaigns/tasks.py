@@ -50,3 +50,19 @@ def sweep_alerts_task() -> dict[str, int]:
     from campaigns.alerts import alerts_sweep
 
     return alerts_sweep()
+
+
+@shared_task(name="campaigns.send_due_steps", soft_time_limit=600, time_limit=660)
+def send_due_steps_task() -> int:
+    """Fan out the later steps of sequences that are now due (and new leads' first)."""
+    from campaigns.steps import campaigns_send_due_steps
+
+    return campaigns_send_due_steps()
+
+
+@shared_task(name="campaigns.launch_scheduled", soft_time_limit=600, time_limit=660)
+def launch_scheduled_task() -> int:
+    """Launch the scheduled campaigns whose time has come."""
+    from campaigns.schedule import campaigns_launch_scheduled
+
+    return campaigns_launch_scheduled()

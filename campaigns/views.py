@@ -29,6 +29,7 @@ from campaigns.pausing import (
     campaign_pause,
     campaign_resume,
 )
+from campaigns.schedule import campaign_unschedule
 from campaigns.selectors import (
     campaign_error_counts,
     campaign_message_list_for_bucket,
@@ -72,6 +73,7 @@ def campaign_detail(request: HttpRequest, model_admin, object_id: str) -> HttpRe
         segments=segments,
         errors=errors,
         **campaign_monitor_context(campaign=campaign),
+        steps=list(campaign.steps.all()),
         preview=request.session.pop(f"campaign-preview-{campaign.pk}", None),
         can_resend=campaign_has_sent(campaign)
         and campaign.state not in (Campaign.State.CANCELED, Campaign.State.PAUSED)
@@ -87,6 +89,7 @@ def campaign_detail(request: HttpRequest, model_admin, object_id: str) -> HttpRe
 CAMPAIGN_ACTIONS = {
     "preview",
     "launch",
+    "unschedule",
     "resend",
     "suppress",
     "export",
@@ -134,6 +137,12 @@ def campaign_action(
         return back
     if action in ("pause", "resume"):
         return _pause_or_resume(request, campaign, action, back)
+    if action == "unschedule":
+        if campaign_unschedule(campaign_id=campaign.pk, actor=request.user):
+            messages.success(request, "Unscheduled: it stays a draft.")
+        else:
+            messages.error(request, "The campaign had started or had no launch time.")
+        return back
     if action == "duplicate":
         copy = campaign_duplicate(campaign_id=campaign.pk, actor=request.user)
         messages.success(

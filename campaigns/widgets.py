@@ -12,6 +12,7 @@ from campaigns.selectors import (
     campaign_error_counts,
     campaign_held_counts,
     campaign_list_for_accounts,
+    campaign_step_counts,
     errors_by_title,
 )
 from messaging.statuses import BUCKET_MEANING, Bucket, Status, statuses_in
@@ -29,7 +30,7 @@ WIDGET_BUCKETS = [
     Bucket.ERROR,
     Bucket.UNKNOWN,
     Bucket.CANCELED,
-    Bucket.DELETED_LEADS,
+    Bucket.DELETED_LEADS,  # last: it counts leads, not messages
 ]
 
 # Progress: the share of messages no longer waiting (queued or in the outbox).
@@ -37,7 +38,9 @@ SETTLED_BUCKETS = [Bucket.SENT, Bucket.ERROR, Bucket.UNKNOWN, Bucket.CANCELED]
 
 
 STATE_MEANING = {
-    Campaign.State.DRAFT: "Not launched yet: check and launch it from its page.",
+    Campaign.State.DRAFT: "Not launched yet: check and launch it from its page. "
+    "A draft with a launch time (Scheduled) launches itself then; until then you "
+    "can edit it or unschedule it.",
     Campaign.State.PROCESSING: "The system is preparing your bulk text for delivery.",
     Campaign.State.IN_PROGRESS: "The bulk text is on the way and reaches the "
     "recipients gradually. It stays in progress while carriers' receipts come in.",
@@ -76,6 +79,7 @@ def campaign_rows(*, campaigns: list[Campaign]) -> list[dict]:
     ids = [c.pk for c in campaigns]
     counts = campaign_bucket_counts(campaign_ids=ids)
     errors = campaign_error_counts(campaign_ids=ids)
+    by_step = campaign_step_counts(campaign_ids=ids)
     held = campaign_held_counts(campaign_ids=ids)
     rows = []
     for campaign in campaigns:
@@ -88,6 +92,14 @@ def campaign_rows(*, campaigns: list[Campaign]) -> list[dict]:
                 "total": messages,
                 "progress": round(100 * settled / messages) if messages else 0,
                 "settled": settled,
+                # A sequence's counts per step (the tooltips and the campaign page).
+                "steps": [
+                    {
+                        "number": number,
+                        "counts": [step_totals[b] for b in WIDGET_BUCKETS[:-1]],
+                    }
+                    for number, step_totals in by_step.get(campaign.pk, {}).items()
+                ],
                 "buckets": [
                     {
                         "key": bucket.value,
@@ -97,6 +109,12 @@ def campaign_rows(*, campaigns: list[Campaign]) -> list[dict]:
                         "errors": errors_by_title(errors.get(campaign.pk, []))
                         if bucket == Bucket.ERROR
                         else [],
+                        "steps": [
+                            (number, step_totals.get(bucket, 0))
+                            for number, step_totals in by_step.get(
+                                campaign.pk, {}
+                            ).items()
+                        ],
                         "held": held.get(campaign.pk, [])
                         if bucket == Bucket.IN_QUEUE
                         else [],

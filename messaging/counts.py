@@ -1,14 +1,14 @@
 """Count rows: fold each key's +n/-n rows into one.
 
-Triggers (migrations 0004 and 0013) insert the rows; readers sum them, so a count is
+Triggers (migrations 0004, 0013 and 0014) insert the rows; readers sum them, so a count is
 exact whether or not it has been squashed. The squash only keeps the sums cheap.
 """
 
 from django.db import connection, transaction
 
-# Each count table and its key (migrations 0004 and 0013).
+# Each count table and its key (migrations 0004, 0013 and 0014).
 KEYS = {
-    "messaging_messagecount": "account_id, campaign_id, day, status, error_id",
+    "messaging_messagecount": "account_id, campaign_id, day, step, status, error_id",
     "messaging_outcomecount": "account_id, campaign_id, sender_id, minute, status, "
     "error_id, carrier, receipt_within",
 }

@@ -244,6 +244,8 @@ class Message(TimeStampedModel):
         db_index=False,
     )
     billed = models.BooleanField(default=False, help_text="Its segments were charged.")
+    # The campaign step this message is (1 for the first text and one-offs).
+    step = models.PositiveSmallIntegerField(default=1)
     attempt = models.PositiveSmallIntegerField(default=1)
     send_tries = models.PositiveSmallIntegerField(
         default=0,
@@ -334,15 +336,17 @@ class Message(TimeStampedModel):
                 condition=Q(provider_message_id__isnull=False),
                 name="msg_unique_provider_id",
             ),
-            # Also the fan-out's "lead has a message" and its batch's queued ids.
+            # Exactly once per step. Also the fan-out's "lead has a message"
+            # and its batch's queued ids, and the step sweep's previous step.
             models.UniqueConstraint(
-                fields=["campaign", "lead", "attempt"], name="msg_unique_lead_attempt"
+                fields=["campaign", "lead", "step", "attempt"],
+                name="msg_unique_lead_step_attempt",
             ),
             # Also the deleted-leads count (campaigns.selectors._deleted_leads).
             models.UniqueConstraint(
-                fields=["campaign", "lead"],
+                fields=["campaign", "lead", "step"],
                 condition=Q(superseded=False),
-                name="msg_one_current_per_lead",
+                name="msg_one_current_per_lead_step",
             ),
             models.CheckConstraint(
                 condition=~Q(status__in=sorted(FINAL)) | Q(final_at__isnull=False),
@@ -364,7 +368,7 @@ class Message(TimeStampedModel):
 class MessageCount(models.Model):
     """Current messages counted per key, as +n/-n rows: a key's count is the sum of its rows.
 
-    Database triggers on messaging_message write the rows (migration 0004), so
+    Database triggers on messaging_message write the rows (migrations 0004, 0012), so
     every write path is counted: ORM saves, set-based UPDATEs and COPY. Rows are
     only ever inserted (no hot counter row, no lost increment); the squash
     (messaging/counts.py) folds each key's rows into one. Superseded attempts
@@ -388,6 +392,7 @@ class MessageCount(models.Model):
         related_name="+",
     )
     day = models.DateField(help_text="The day (UTC) the messages were created.")
+    step = models.PositiveSmallIntegerField(default=1)
     status = models.CharField(max_length=12, choices=Status.choices)
     error = models.ForeignKey(
         ErrorCode,

@@ -81,6 +81,8 @@ class CampaignApiMixin(AccountScopedMixin):
             data["sender_id"] = data.pop("sender")
         if "lists" in data:
             data["lists"] = account_lists(self.account, data["lists"])
+        if "steps" in data:
+            data["steps"] = [dict(step) for step in data["steps"]]
         return data
 
 

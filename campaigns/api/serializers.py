@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from campaigns.models import Campaign, LeadImport
+from campaigns.models import Campaign, CampaignStep, LeadImport
 from messaging.explain import NUMBER_ADVICE_HELP
 from messaging.models import ErrorCode
 from messaging.statuses import BUCKET_MEANING, Bucket
@@ -76,8 +76,25 @@ class LeadImportOutputSerializer(serializers.Serializer):
     finished_at = serializers.DateTimeField(allow_null=True)
 
 
+class CampaignStepSerializer(serializers.Serializer):
+    """A later step of a sequence: step 1 is the campaign's body."""
+
+    number = serializers.IntegerField(read_only=True)
+    body = serializers.CharField()
+    delay = serializers.IntegerField(min_value=0, default=1)
+    delay_unit = serializers.ChoiceField(
+        choices=CampaignStep.Unit.choices, default=CampaignStep.Unit.DAYS
+    )
+    send_at = serializers.DateTimeField(
+        allow_null=True, default=None, help_text="A fixed time instead of the delay."
+    )
+
+
+STOP_RULES_HELP = "Stop a lead's later steps when this happens."
+
+
 class CampaignOutputSerializer(serializers.Serializer):
-    """Expects lists prefetched and context["counts"] from campaign_bucket_counts."""
+    """Expects lists and steps prefetched and context["counts"] from campaign_bucket_counts."""
 
     id = serializers.IntegerField()
     name = serializers.CharField()
@@ -85,7 +102,15 @@ class CampaignOutputSerializer(serializers.Serializer):
     state_label = serializers.CharField(source="get_state_display")
     result = serializers.CharField()
     sender = serializers.IntegerField(source="sender_id", allow_null=True)
-    body = serializers.CharField()
+    body = serializers.CharField(help_text="Step 1's message.")
+    steps = CampaignStepSerializer(
+        many=True, help_text="The later steps of a sequence, in order."
+    )
+    stop_on_reply = serializers.BooleanField(help_text=STOP_RULES_HELP)
+    stop_on_opt_out = serializers.BooleanField(help_text=STOP_RULES_HELP)
+    stop_on_permanent_error = serializers.BooleanField(help_text=STOP_RULES_HELP)
+    include_new_leads = serializers.BooleanField()
+    scheduled_at = serializers.DateTimeField(allow_null=True)
     field_defaults = serializers.DictField()
     lists = serializers.SerializerMethodField()
     counts = serializers.SerializerMethodField()
@@ -104,7 +129,18 @@ class CampaignOutputSerializer(serializers.Serializer):
 
 class CampaignInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
-    body = serializers.CharField(required=False, allow_blank=True)
+    body = serializers.CharField(
+        required=False, allow_blank=True, help_text="Step 1's message."
+    )
+    steps = CampaignStepSerializer(
+        many=True,
+        required=False,
+        help_text="The later steps of a sequence, in order; replaces them all.",
+    )
+    stop_on_reply = serializers.BooleanField(required=False)
+    stop_on_opt_out = serializers.BooleanField(required=False)
+    stop_on_permanent_error = serializers.BooleanField(required=False)
+    include_new_leads = serializers.BooleanField(required=False)
     sender = IdField(required=False, allow_null=True)
     field_defaults = TextDictField(required=False)
     lists = serializers.ListField(child=IdField(), required=False)

@@ -236,6 +236,18 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-campaigns": {"task": "campaigns.refresh_states", "schedule": 5.0},
     # The delivery monitor's alerts: raised and cleared within about a minute.
     "sweep-alerts": {"task": "campaigns.sweep_alerts", "schedule": 60.0},
+    # Sequences' later steps, and scheduled launches; a tick missed by a
+    # stopped worker is taken up by the next one.
+    "send-due-steps": {
+        "task": "campaigns.send_due_steps",
+        "schedule": 60.0,
+        "options": {"expire_seconds": 60},
+    },
+    "launch-scheduled": {
+        "task": "campaigns.launch_scheduled",
+        "schedule": 30.0,
+        "options": {"expire_seconds": 30},
+    },
     # Every write adds count rows; folding them keeps the dashboard's sums short.
     "squash-counts": {"task": "messaging.squash_counts", "schedule": 30.0},
     # Outbound webhooks: retries that are due, and batches whose nudge was lost.

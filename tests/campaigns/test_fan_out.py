@@ -170,7 +170,7 @@ def test_sending_starts_as_each_batch_commits(processing, monkeypatch):
     for n in range(4):
         _add(first, f"+1202555013{n}")
     monkeypatch.setattr(fan_out, "FANOUT_BATCH_SIZE", 2)
-    read, sent_before_each_read = fan_out._leads_to_fan_out, []
+    read, sent_before_each_read = fan_out.leads_to_fan_out, []
 
     def leads_to_fan_out(campaign, *, after):
         # first attempts only: a temporary failure's retry is a message too
@@ -178,7 +178,7 @@ def test_sending_starts_as_each_batch_commits(processing, monkeypatch):
         sent_before_each_read.append(fanned_out.exclude(status="queued").count())
         return read(campaign, after=after)
 
-    monkeypatch.setattr(fan_out, "_leads_to_fan_out", leads_to_fan_out)
+    monkeypatch.setattr(fan_out, "leads_to_fan_out", leads_to_fan_out)
 
     # when the campaign fans out (tasks run eagerly, at each commit)
     assert campaign_fan_out(campaign_id=campaign.pk) == 4

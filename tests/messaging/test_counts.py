@@ -38,7 +38,7 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 
-KEY = ["account_id", "campaign_id", "day", "status", "error_id"]
+KEY = ["account_id", "campaign_id", "day", "step", "status", "error_id"]
 
 
 def counted() -> dict[tuple, int]:

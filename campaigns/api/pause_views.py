@@ -1,5 +1,7 @@
 """Campaigns API: pause and resume (campaigns/pausing.py)."""
 
+from collections.abc import Callable
+
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -10,35 +12,36 @@ from campaigns.pausing import CampaignStateRefused, campaign_pause, campaign_res
 from portal.api.auth import request_actor
 
 
-class CampaignPauseApi(CampaignActionMixin, APIView):
+class _PauseOrResumeApi(CampaignActionMixin, APIView):
+    """One state change of pausing.py; a refusal names the campaign's state (409)."""
+
+    change: Callable[..., int]
+    done_word: str
+
+    @extend_schema(request=None, responses=s.CountOutputSerializer)
+    def post(self, request, pk: int):
+        campaign = self.campaign(pk)
+        try:
+            count = type(self).change(
+                campaign_id=campaign.pk, actor=request_actor(request)
+            )
+        except CampaignStateRefused:
+            campaign.refresh_from_db()
+            raise self.state_error(campaign, self.done_word) from None
+        return Response({"count": count})
+
+
+class CampaignPauseApi(_PauseOrResumeApi):
     """Pause a campaign being processed or in progress: its queued messages are held
     (not sent) until it is resumed. Their validity keeps running meanwhile.
     Returns how many messages are held."""
 
-    @extend_schema(request=None, responses=s.CountOutputSerializer)
-    def post(self, request, pk: int):
-        campaign = self.campaign(pk)
-        try:
-            count = campaign_pause(
-                campaign_id=campaign.pk, actor=request_actor(request)
-            )
-        except CampaignStateRefused:
-            campaign.refresh_from_db()
-            raise self.state_error(campaign, "paused") from None
-        return Response({"count": count})
+    change = campaign_pause
+    done_word = "paused"
 
 
-class CampaignResumeApi(CampaignActionMixin, APIView):
+class CampaignResumeApi(_PauseOrResumeApi):
     """Resume a paused campaign: its held messages are sent. Returns how many."""
 
-    @extend_schema(request=None, responses=s.CountOutputSerializer)
-    def post(self, request, pk: int):
-        campaign = self.campaign(pk)
-        try:
-            count = campaign_resume(
-                campaign_id=campaign.pk, actor=request_actor(request)
-            )
-        except CampaignStateRefused:
-            campaign.refresh_from_db()
-            raise self.state_error(campaign, "resumed") from None
-        return Response({"count": count})
+    change = campaign_resume
+    done_word = "resumed"
